@@ -1,0 +1,75 @@
+#!/usr/bin/perl
+# Configuration checks: `nginx -t` accepts good configurations, including
+# nginx.conf.example, and refuses bad directive values with clear messages.
+
+use strict;
+use warnings;
+use lib 't/lib';
+
+use Test::More;
+use Gonsters::Test;
+
+sub config_with {
+    my ($http, $location) = @_;
+    return <<"CONF";
+%%TEST_GLOBALS%%
+events { }
+http {
+    %%TEST_GLOBALS_HTTP%%
+    $http
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { $location }
+    }
+}
+CONF
+}
+
+my @bad = (
+    [ 'unknown endpoint', '', 'gonsters_endpoint bogus;',
+      qr/invalid value "bogus" in "gonsters_endpoint" directive, it must be one of: health/ ],
+    [ 'missing argument', '', 'gonsters_endpoint;',
+      qr/invalid number of arguments in "gonsters_endpoint" directive/ ],
+    [ 'two arguments', '', 'gonsters_endpoint health health;',
+      qr/invalid number of arguments in "gonsters_endpoint" directive/ ],
+    [ 'wrong context', 'gonsters_endpoint health;', '',
+      qr/"gonsters_endpoint" directive is not allowed here/ ],
+    [ 'duplicate', '', 'gonsters_endpoint health; gonsters_endpoint health;',
+      qr/"gonsters_endpoint" directive is duplicate/ ],
+    [ 'empty value', '', 'gonsters_endpoint "";',
+      qr/invalid value "" in "gonsters_endpoint" directive, it must be one of: health/ ],
+);
+
+for my $case (@bad) {
+    my ($name, $http, $location, $message) = @$case;
+    my $t = Gonsters::Test->new->write_config(config_with($http, $location));
+    my ($rc, $out) = $t->test_config;
+    isnt($rc, 0, "nginx -t fails: $name");
+    like($out, $message, "clear message: $name");
+}
+
+my $t = Gonsters::Test->new->write_config(
+    config_with('', 'gonsters_endpoint health;'));
+my ($rc, $out) = $t->test_config;
+is($rc, 0, 'a valid configuration passes nginx -t') or diag($out);
+
+# nginx.conf.example and the Docker image's configuration stay valid: their
+# load_module, global paths and listen addresses are pointed at this build
+# and a temporary prefix.
+for my $file ('nginx.conf.example', 'docker/nginx.conf') {
+    open my $fh, '<', $file or die "$file: $!";
+    my $conf = do { local $/; <$fh> };
+    close $fh;
+    ok($conf =~ s{^\s*load_module\s+\S+;}{%%TEST_GLOBALS%%}m,
+       "$file loads the module");
+    $conf =~ s{^\s*(pid|error_log|user)\s[^;]*;}{}mg;
+    $conf =~ s{^(\s*)(access_log)\s[^;]*;}{$1$2 logs/access.log;}mg;
+    $conf =~ s{^(\s*)(\w+_temp_path)\s[^;]*;}{}mg;
+    $conf =~ s{^(\s*http\s*\{)}{$1\n%%TEST_GLOBALS_HTTP%%}m;
+    $conf =~ s{listen\s+[^;]+;}{listen 127.0.0.1:%%PORT%%;}g;
+    $t = Gonsters::Test->new->write_config($conf);
+    ($rc, $out) = $t->test_config;
+    is($rc, 0, "$file passes nginx -t") or diag($out);
+}
+
+done_testing;

@@ -1,0 +1,202 @@
+package Gonsters::Test;
+
+# A small harness in the style of nginx's own test suite (nginx-tests), with
+# core Perl only: every test file gets its own nginx (Debian's binary with our
+# module) under a temporary prefix, with a generated configuration, and
+# fails when error.log shows an alert, a worker that died on a signal or a
+# sanitizer report.  The backing services are the test stack started by
+# `make test` (scripts/test.sh); their ports come from the environment.
+
+use strict;
+use warnings;
+
+use Exporter qw(import);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(env_or_bail free_port http json_body psql wait_until);
+
+my @instances;
+
+sub env_or_bail {
+    my ($name) = @_;
+    my $value = $ENV{$name};
+    BAIL_OUT("$name is not set: run the tests with `make test`")
+        unless defined $value && length $value;
+    return $value;
+}
+
+sub free_port {
+    my $sock = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                     LocalPort => 0, ReuseAddr => 1)
+        or die "no free port: $!";
+    my $port = $sock->sockport;
+    close $sock;
+    return $port;
+}
+
+sub wait_until {
+    my ($timeout, $cond) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    return 0;
+}
+
+sub new {
+    my ($class) = @_;
+    my $self = bless {}, $class;
+
+    $self->{module} = env_or_bail('GONSTERS_MODULE');
+    $self->{prefix} = tempdir('gonsters-t-XXXXXX', TMPDIR => 1,
+                              CLEANUP => !$ENV{GONSTERS_TEST_KEEP});
+    mkdir "$self->{prefix}/$_" for qw(conf logs tmp);
+    $self->{port} = free_port();
+
+    push @instances, $self;
+    return $self;
+}
+
+sub port   { $_[0]{port} }
+sub prefix { $_[0]{prefix} }
+
+# The text of a configuration with the harness's lines filled in:
+#   %%TEST_GLOBALS%%       load_module, pid, error_log, user (as root)
+#   %%TEST_GLOBALS_HTTP%%  temp paths and access log inside the prefix
+#   %%PORT%%               the port of this instance
+#   %%MODULE%%             path of ngx_http_gonsters_module.so
+sub expand {
+    my ($self, $text) = @_;
+
+    my $user = $> == 0 ? "user root;\n" : '';
+    my $globals = "load_module $self->{module};\n$user"
+                . "pid logs/nginx.pid;\nerror_log logs/error.log info;\n";
+    my $http = join '', map { "${_}_temp_path tmp/$_;\n" }
+                            qw(client_body proxy fastcgi uwsgi scgi);
+    $http .= "access_log logs/access.log;\n";
+
+    $text =~ s/%%TEST_GLOBALS%%/$globals/g;
+    $text =~ s/%%TEST_GLOBALS_HTTP%%/$http/g;
+    $text =~ s/%%PORT%%/$self->{port}/g;
+    $text =~ s/%%MODULE%%/$self->{module}/g;
+    return $text;
+}
+
+sub write_config {
+    my ($self, $text) = @_;
+    open my $fh, '>', "$self->{prefix}/conf/nginx.conf" or die $!;
+    print $fh $self->expand($text);
+    close $fh;
+    return $self;
+}
+
+sub nginx_cmd {
+    my ($self, @args) = @_;
+    return ('/usr/sbin/nginx', '-p', "$self->{prefix}/", '-c', 'conf/nginx.conf',
+            '-e', 'logs/error.log', @args);
+}
+
+# nginx -t: returns (exit status, output)
+sub test_config {
+    my ($self) = @_;
+    my @cmd = $self->nginx_cmd('-t');
+    my $out = qx{@{[ join ' ', map { quotemeta } @cmd ]} 2>&1};
+    return ($? >> 8, $out);
+}
+
+sub run {
+    my ($self) = @_;
+
+    my @cmd = $self->nginx_cmd();
+    system(@cmd) == 0 or die "nginx did not start:\n" . $self->read_log;
+
+    my $pidfile = "$self->{prefix}/logs/nginx.pid";
+    wait_until(5, sub { -s $pidfile }) or die "nginx wrote no pid file";
+    open my $fh, '<', $pidfile or die $!;
+    chomp($self->{pid} = <$fh>);
+    close $fh;
+
+    wait_until(5, sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}")
+    }) or die "nginx does not listen on $self->{port}";
+    return $self;
+}
+
+sub signal {
+    my ($self, $sig) = @_;
+    kill $sig, $self->{pid} if $self->{pid};
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{pid};
+    kill 'QUIT', $self->{pid};
+    wait_until(10, sub { !kill 0, $self->{pid} })
+        or do { kill 'KILL', $self->{pid}; fail("nginx stopped on QUIT") };
+    delete $self->{pid};
+    $self->check_log;
+}
+
+sub read_log {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{prefix}/logs/error.log" or return '';
+    local $/;
+    return <$fh>;
+}
+
+# What nginx-tests checks at the end of every file.
+sub check_log {
+    my ($self) = @_;
+    my $log = $self->read_log;
+    my @bad = grep { /\[alert\]|\[emerg\]|exited on signal|Sanitizer|runtime error/ }
+              split /\n/, $log;
+    ok(!@bad, 'no alerts, crashes or sanitizer reports in error.log')
+        or diag(join "\n", @bad);
+}
+
+sub url {
+    my ($self, $path) = @_;
+    return "http://127.0.0.1:$self->{port}$path";
+}
+
+# http($method, $url, {headers => {...}, content => ...}) -> HTTP::Tiny response
+sub http {
+    my ($method, $url, $opts) = @_;
+    return HTTP::Tiny->new(timeout => 10, max_redirect => 0)
+                     ->request($method, $url, $opts || {});
+}
+
+sub json_body {
+    my ($res) = @_;
+    my $data = eval { JSON::PP->new->decode($res->{content}) };
+    return $data;
+}
+
+# psql(sql) against the test stack's PostgreSQL: returns rows of fields
+sub psql {
+    my ($sql) = @_;
+    my $port = env_or_bail('GONSTERS_PG_PORT');
+    open my $fh, '-|', 'psql', '-X', '-qAt', '-F', "\t", '-v', 'ON_ERROR_STOP=1',
+        '-h', '127.0.0.1', '-p', $port, '-U', 'gonsters', '-d', 'gonsters',
+        '-c', $sql or die "psql: $!";
+    my @rows = map { chomp; [split /\t/, $_, -1] } <$fh>;
+    close $fh or die "psql failed on: $sql\n";
+    return @rows;
+}
+
+# A test file that died before stop(): leave no nginx behind.
+END {
+    for my $t (grep { $_->{pid} } @instances) {
+        kill 'QUIT', $t->{pid};
+        wait_until(10, sub { !kill 0, $t->{pid} }) or kill 'KILL', $t->{pid};
+    }
+}
+
+1;
