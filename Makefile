@@ -8,7 +8,6 @@
 
 SHELL      := /bin/bash
 BUILD      ?= build
-CC         ?= gcc
 NGX_SRC    ?= /usr/share/nginx/src
 
 GN_CFLAGS  = -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE -Icommon

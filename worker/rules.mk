@@ -1,0 +1,72 @@
+# gonsters-worker: included by the top-level Makefile (after common/rules.mk),
+# run from the top of the repository; uses BUILD, CC, GN_CFLAGS, SAN_FLAGS.
+#
+#   $(BUILD)/gonsters-worker   the sidecar (objects under $(BUILD)/worker/)
+#   unit-worker                worker unit tests with SAN_FLAGS, then a replay
+#                              of worker/tests/corpus/config through the
+#                              config parser's fuzz target (gcc + SAN_FLAGS)
+#   fuzz-worker                the same target under clang libFuzzer for
+#                              FUZZ_SECONDS (not part of `make test`)
+
+WORKER_SRCS := worker/main.c worker/config.c worker/log.c worker/mqtt.c
+WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o)
+WORKER_LIBS := $(BUILD)/libgonsters_common.a -lpaho-mqtt3a -lpthread
+
+# unit tests: $(BUILD)/worker/tests/<name> from worker/tests/<name>.c plus
+# the worker sources listed in WORKER_TEST_SRCS_<name>; the check macros
+# are common/tests/gn_test.h
+WORKER_TESTS := $(BUILD)/worker/tests/test_config
+WORKER_TEST_SRCS_test_config := worker/tests/test_config.c worker/config.c
+
+WORKER_FUZZ_SRCS := worker/tests/fuzz_config.c worker/config.c
+WORKER_FUZZ_DEPS := $(WORKER_FUZZ_SRCS) worker/config.h fuzz/gn_fuzz.h
+
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+
+
+$(BUILD)/gonsters-worker: $(WORKER_OBJS) $(BUILD)/libgonsters_common.a
+	$(CC) $(GN_CFLAGS) -o $@ $(WORKER_OBJS) $(WORKER_LIBS) $(LDFLAGS)
+
+$(BUILD)/worker/%.o: worker/%.c
+	@mkdir -p $(@D)
+	$(CC) $(GN_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(WORKER_OBJS:.o=.d)
+
+
+$(BUILD)/worker/tests/test_%: worker/tests/test_%.c worker/config.c \
+                              worker/config.h common/tests/gn_test.h
+	@mkdir -p $(@D)
+	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -Iworker -Icommon/tests -o $@ \
+	    $(WORKER_TEST_SRCS_test_$*)
+
+$(BUILD)/worker/fuzz/replay_config: $(WORKER_FUZZ_DEPS) fuzz/replay.c
+	@mkdir -p $(@D)
+	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -Iworker -Ifuzz -o $@ \
+	    $(WORKER_FUZZ_SRCS) fuzz/replay.c
+
+$(BUILD)/worker/fuzz/libfuzzer_config: $(WORKER_FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(GN_CFLAGS) $(FUZZ_FLAGS) -Iworker -Ifuzz -o $@ \
+	    $(WORKER_FUZZ_SRCS)
+
+unit-worker: $(WORKER_TESTS) $(BUILD)/worker/fuzz/replay_config
+	@set -e; for t in $(WORKER_TESTS); do \
+	    echo "unit-worker: $$t"; \
+	    UBSAN_OPTIONS=print_stacktrace=1 $$t; \
+	done
+	UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(BUILD)/worker/fuzz/replay_config worker/tests/corpus/config
+
+fuzz-worker: $(BUILD)/worker/fuzz/libfuzzer_config
+	mkdir -p $(BUILD)/worker/fuzz/corpus
+	cp -R worker/tests/corpus/config/. $(BUILD)/worker/fuzz/corpus/
+	$(BUILD)/worker/fuzz/libfuzzer_config -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -dict=worker/tests/config.dict \
+	    -artifact_prefix=$(BUILD)/worker/fuzz/crash-config- \
+	    $(BUILD)/worker/fuzz/corpus
+
+.PHONY: unit-worker fuzz-worker
