@@ -14,11 +14,14 @@ GN_CFLAGS  = -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE -Icommo
 SAN_FLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=all
 
-MODULE     := $(BUILD)/nginx/ngx_http_gonsters_module.so
+FUZZ_SECONDS ?= 30
+FUZZ_CC    ?= clang
+FUZZ_FLAGS  = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+
 WORKER     := $(BUILD)/gonsters-worker
 
-.PHONY: all build module worker deps unit test run stop bench clean fuzz \
-        fuzz-smoke unit-common unit-worker
+.PHONY: all build module worker deps unit test run stop bench clean fuzz
 
 all: build
 
@@ -42,6 +45,8 @@ module: $(BUILD)/nginx/Makefile
 worker: $(WORKER)
 
 unit: unit-common unit-worker fuzz-smoke
+
+fuzz: fuzz-worker
 
 test: deps build unit
 	scripts/test.sh

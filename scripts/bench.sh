@@ -11,12 +11,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$top/.run/bench
 seconds=${BENCH_SECONDS:-10}
-export GONSTERS_PORT_BASE=${GONSTERS_BENCH_PORT_BASE:-37000}
+export GONSTERS_PORT_BASE=${GONSTERS_BENCH_PORT_BASE:-23000}
 export GONSTERS_PG_FSYNC=off
 
 cd "$top"
-scripts/stack.sh stop "$run" > /dev/null
-rm -rf "$run"
+scripts/stack.sh clean "$run" > /dev/null
 mkdir -p "$run"
 
 # the baseline: nginx's own `return` with a body of the same size as /health

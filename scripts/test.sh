@@ -10,8 +10,7 @@ export GONSTERS_PORT_BASE=${GONSTERS_TEST_PORT_BASE:-27000}
 export GONSTERS_PG_FSYNC=off
 
 cd "$top"
-scripts/stack.sh stop "$run" > /dev/null
-rm -rf "$run"
+scripts/stack.sh clean "$run" > /dev/null
 
 stop_stack() {
     scripts/stack.sh stop "$run" > "$top/.run/test-stop.log" 2>&1 \

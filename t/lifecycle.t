@@ -14,7 +14,11 @@ use Gonsters::Test qw(env_or_bail wait_until);
 
 env_or_bail('GONSTERS_MODULE');
 
-my $base = $ENV{GONSTERS_LIFECYCLE_PORT_BASE} || 47000;
+# the ports of the test stack are in the environment; this file's stacks
+# take theirs from the base alone
+delete $ENV{$_} for grep { /^GONSTERS_\w+_PORT$/ } keys %ENV;
+
+my $base = $ENV{GONSTERS_LIFECYCLE_PORT_BASE} || 13000;
 my @ports = map { $base + $_ } 80, 432, 379, 86, 88, 883;
 
 sub listening {
@@ -58,6 +62,7 @@ like($out, qr{see \Q$run\E/redis/redis\.log}, 'and points at its log');
 like($out, qr/simulated/, 'and shows the end of the log');
 ok(!grep({ alive($_) } pids_of($run)), 'what was started is stopped again');
 ok(!grep({ listening($_) } @ports), 'no port left listening');
+qx{scripts/stack.sh clean '$run'};
 
 # --- start and stop --------------------------------------------------------------
 
@@ -79,5 +84,9 @@ ok(!grep({ listening($_) } @ports), 'no port left listening');
 
 $out = qx{scripts/stack.sh stop '$run' 2>&1};
 is($?, 0, 'stopping a stopped stack is harmless');
+
+$out = qx{scripts/stack.sh clean '$run' 2>&1};
+is($?, 0, 'clean succeeds') or diag($out);
+ok(!-e $run, 'clean removes the run directory');
 
 done_testing;

@@ -102,7 +102,7 @@ is($r->{results}[0]{series}[0]{values}[0][1], 1.5, 'written point is in sensor_d
 my $client = "t-stack-$$";
 my @sub = ('mosquitto_sub', '-h', '127.0.0.1', '-p', $mqtt, '-V', 'mqttv5',
            '-i', $client, '-c', '-x', '300', '-q', '1', '-t', "t/stack/$$");
-system(@sub, '-C', '1', '-W', '1') ;   # registers the session, then goes away
+qx{@{[ join ' ', @sub ]} -C 1 -W 1 2>&1};     # registers the session, then goes away
 my $n = 3000;
 open my $pub, '|-', 'mosquitto_pub', '-h', '127.0.0.1', '-p', $mqtt, '-q', '1',
     '-t', "t/stack/$$", '-l' or die $!;

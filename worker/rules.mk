@@ -21,11 +21,6 @@ WORKER_TEST_SRCS_test_config := worker/tests/test_config.c worker/config.c
 WORKER_FUZZ_SRCS := worker/tests/fuzz_config.c worker/config.c
 WORKER_FUZZ_DEPS := $(WORKER_FUZZ_SRCS) worker/config.h fuzz/gn_fuzz.h
 
-FUZZ_SECONDS ?= 30
-FUZZ_CC      ?= clang
-FUZZ_FLAGS   ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-                -fno-omit-frame-pointer
-
 
 $(BUILD)/gonsters-worker: $(WORKER_OBJS) $(BUILD)/libgonsters_common.a
 	$(CC) $(GN_CFLAGS) -o $@ $(WORKER_OBJS) $(WORKER_LIBS) $(LDFLAGS)

@@ -179,16 +179,23 @@ sub json_body {
     return $data;
 }
 
-# psql(sql) against the test stack's PostgreSQL: returns rows of fields
+# psql(sql) against the test stack's PostgreSQL: returns rows of fields;
+# dies with psql's message when the statement fails.
 sub psql {
     my ($sql) = @_;
     my $port = env_or_bail('GONSTERS_PG_PORT');
-    open my $fh, '-|', 'psql', '-X', '-qAt', '-F', "\t", '-v', 'ON_ERROR_STOP=1',
-        '-h', '127.0.0.1', '-p', $port, '-U', 'gonsters', '-d', 'gonsters',
-        '-c', $sql or die "psql: $!";
+    my $err = File::Temp->new;
+    open my $saved, '>&', \*STDERR or die $!;
+    open STDERR, '>&', $err or die $!;
+    my $ok = open my $fh, '-|', 'psql', '-X', '-qAt', '-F', "\t",
+        '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', $port,
+        '-U', 'gonsters', '-d', 'gonsters', '-c', $sql;
+    open STDERR, '>&', $saved or die $!;
+    die "psql: $!" unless $ok;
     my @rows = map { chomp; [split /\t/, $_, -1] } <$fh>;
-    close $fh or die "psql failed on: $sql\n";
-    return @rows;
+    return @rows if close $fh;
+    seek $err, 0, 0;
+    die "psql failed: " . do { local $/; <$err> } . "statement: $sql\n";
 }
 
 # A test file that died before stop(): leave no nginx behind.
