@@ -34,9 +34,10 @@ deps:
 	@scripts/deps.sh
 
 # nginx's configure takes ~20 s: it runs only when `config` changes (or the
-# build directory is new, or a file is added to ngx_gonsters_module/ or
-# common/); recompiling the module after an edit is instant.
-$(BUILD)/nginx/Makefile: config scripts/configure-module.sh ngx_gonsters_module common
+# build directory is new, or a file is added to ngx_gonsters_module/,
+# common/ or t/modules/); recompiling after an edit is instant.
+$(BUILD)/nginx/Makefile: config t/modules/config scripts/configure-module.sh \
+                        ngx_gonsters_module common t/modules
 	scripts/configure-module.sh $(NGX_SRC) $(abspath $(BUILD)/nginx)
 
 module: $(BUILD)/nginx/Makefile

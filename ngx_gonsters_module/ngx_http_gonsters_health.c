@@ -12,18 +12,11 @@ ngx_int_t
 ngx_http_gonsters_health_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
-    ngx_str_t  allow = ngx_string("Allow");
-    ngx_str_t  methods = ngx_string("GET, HEAD");
     ngx_str_t  body = ngx_string("{\"status\":\"healthy\",\"version\":\""
                                  NGX_HTTP_GONSTERS_VERSION "\"}");
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        if (ngx_http_gonsters_add_header(r, &allow, &methods) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_gonsters_send_error(r, NGX_HTTP_NOT_ALLOWED,
-                                            "Method not allowed");
+        return ngx_http_gonsters_send_not_allowed(r, "GET, HEAD");
     }
 
     rc = ngx_http_discard_request_body(r);

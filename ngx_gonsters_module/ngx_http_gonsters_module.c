@@ -1,17 +1,21 @@
 
 /*
  * Gonsters: industrial-IoT telemetry API inside nginx.
- * Directive table, configuration create/merge and the content dispatcher.
+ * Directive table, configuration, the content dispatcher and the
+ * suspend/resume convention of backend calls.
  */
 
 
 #include "ngx_http_gonsters_module.h"
 
 
-#define NGX_HTTP_GONSTERS_ENDPOINT_NAMES  "health"
+typedef ngx_int_t (*ngx_http_gonsters_endpoint_pt)(ngx_http_request_t *r);
 
 
 static ngx_int_t ngx_http_gonsters_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_gonsters_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_gonsters_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_gonsters_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_gonsters_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -19,10 +23,28 @@ static char *ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
-/* keep NGX_HTTP_GONSTERS_ENDPOINT_NAMES in step with this table */
+/* the accepted values of "gonsters_endpoint", for its error message */
+#define NGX_HTTP_GONSTERS_ENDPOINT_NAMES                                     \
+    "health, health_postgres, health_redis, health_influxdb, metrics"
+
 static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH },
+    { ngx_string("health_postgres"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH_POSTGRES },
+    { ngx_string("health_redis"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH_REDIS },
+    { ngx_string("health_influxdb"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH_INFLUXDB },
+    { ngx_string("metrics"), NGX_HTTP_GONSTERS_ENDPOINT_METRICS },
     { ngx_null_string, 0 }
+};
+
+
+static ngx_http_gonsters_endpoint_pt
+    ngx_http_gonsters_endpoint_handlers[NGX_HTTP_GONSTERS_ENDPOINT_N] = {
+    NULL,
+    ngx_http_gonsters_health_handler,
+    ngx_http_gonsters_health_handler,
+    ngx_http_gonsters_health_handler,
+    ngx_http_gonsters_health_handler,
+    ngx_http_gonsters_metrics_handler
 };
 
 
@@ -35,16 +57,30 @@ static ngx_command_t  ngx_http_gonsters_commands[] = {
       offsetof(ngx_http_gonsters_loc_conf_t, endpoint),
       &ngx_http_gonsters_endpoints },
 
+    { ngx_string("gonsters_health_cache_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_gonsters_main_conf_t, health_cache_time),
+      NULL },
+
+    { ngx_string("gonsters_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_gonsters_main_conf_t, retry_after),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_gonsters_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_gonsters_postconfiguration,   /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_gonsters_create_main_conf,    /* create main configuration */
+    ngx_http_gonsters_init_main_conf,      /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -77,16 +113,95 @@ ngx_http_gonsters_handler(ngx_http_request_t *r)
 
     glcf = ngx_http_get_module_loc_conf(r, ngx_http_gonsters_module);
 
-    switch (glcf->endpoint) {
-
-    case NGX_HTTP_GONSTERS_ENDPOINT_HEALTH:
-        return ngx_http_gonsters_health_handler(r);
-
-    default:
+    if (glcf->endpoint == NGX_HTTP_GONSTERS_ENDPOINT_UNSET
+        || glcf->endpoint >= NGX_HTTP_GONSTERS_ENDPOINT_N)
+    {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "gonsters: location has no endpoint");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return ngx_http_gonsters_endpoint_handlers[glcf->endpoint](r);
+}
+
+
+/*
+ * A backend call holds the request with one more reference: the content
+ * handler returns NGX_DONE (which drops the handler's own reference), and
+ * the call's completion finalizes with the handler's result.  The request
+ * therefore stays valid until the call completes, even when the client
+ * has gone away.
+ */
+
+ngx_int_t
+ngx_http_gonsters_suspend(ngx_http_request_t *r)
+{
+    r->main->count++;
+    return NGX_DONE;
+}
+
+
+void
+ngx_http_gonsters_resume(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    if (ngx_http_gonsters_metrics_init_zone(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_gonsters_metrics_log_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_gonsters_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_gonsters_main_conf_t  *gmcf;
+
+    gmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gonsters_main_conf_t));
+    if (gmcf == NULL) {
+        return NULL;
+    }
+
+    gmcf->health_cache_time = NGX_CONF_UNSET_MSEC;
+    gmcf->retry_after = NGX_CONF_UNSET;
+
+    return gmcf;
+}
+
+
+static char *
+ngx_http_gonsters_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_gonsters_main_conf_t  *gmcf = conf;
+
+    ngx_conf_init_msec_value(gmcf->health_cache_time, 1000);
+    ngx_conf_init_value(gmcf->retry_after, 5);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -109,14 +224,12 @@ ngx_http_gonsters_create_loc_conf(ngx_conf_t *cf)
 static char *
 ngx_http_gonsters_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
-    ngx_http_gonsters_loc_conf_t *prev = parent;
-    ngx_http_gonsters_loc_conf_t *conf = child;
+    ngx_http_gonsters_loc_conf_t  *conf = child;
 
     /*
      * The endpoint is not inherited: a nested location serves what its own
      * directive says (the content handler is per location as well).
      */
-    (void) prev;
 
     if (conf->endpoint == NGX_CONF_UNSET_UINT) {
         conf->endpoint = NGX_HTTP_GONSTERS_ENDPOINT_UNSET;

@@ -16,14 +16,23 @@ ngx_int_t
 ngx_http_gonsters_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *json)
 {
+    return ngx_http_gonsters_send_body(r, status, &ngx_http_gonsters_json_type,
+                                       json);
+}
+
+
+ngx_int_t
+ngx_http_gonsters_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *body)
+{
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
     r->headers_out.status = status;
-    r->headers_out.content_type = ngx_http_gonsters_json_type;
-    r->headers_out.content_type_len = ngx_http_gonsters_json_type.len;
-    r->headers_out.content_length_n = json->len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = body->len;
 
     rc = ngx_http_send_header(r);
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
@@ -35,8 +44,8 @@ ngx_http_gonsters_send_json(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->pos = json->data;
-    b->last = json->data + json->len;
+    b->pos = body->data;
+    b->last = body->data + body->len;
     b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -92,4 +101,78 @@ ngx_http_gonsters_add_header(ngx_http_request_t *r, ngx_str_t *name,
     h->value = *value;
 
     return NGX_OK;
+}
+
+
+static const char  *ngx_http_gonsters_backend_names[] = {
+    "postgres", "redis", "influxdb", "password"
+};
+
+
+const char *
+ngx_http_gonsters_backend_name(ngx_http_gonsters_backend_e backend)
+{
+    if (backend >= NGX_HTTP_GONSTERS_BACKEND_N) {
+        return "unknown";
+    }
+
+    return ngx_http_gonsters_backend_names[backend];
+}
+
+
+/* 405 with Allow */
+
+ngx_int_t
+ngx_http_gonsters_send_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_str_t  name = ngx_string("Allow");
+    ngx_str_t  value;
+
+    value.data = (u_char *) allow;
+    value.len = ngx_strlen(allow);
+
+    if (ngx_http_gonsters_add_header(r, &name, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_gonsters_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                        "Method not allowed");
+}
+
+
+/* 503 with Retry-After: a store the request needs is down or stalled */
+
+ngx_int_t
+ngx_http_gonsters_send_unavailable(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_e backend,
+    ngx_http_gonsters_backend_status_e status)
+{
+    u_char                         *p;
+    ngx_str_t                       name = ngx_string("Retry-After");
+    ngx_str_t                       value;
+    ngx_http_gonsters_main_conf_t  *gmcf;
+    char                            message[64];
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_module);
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", gmcf->retry_after) - value.data;
+
+    if (ngx_http_gonsters_add_header(r, &name, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_snprintf((u_char *) message, sizeof(message) - 1,
+                     "Service unavailable: %s %s",
+                     ngx_http_gonsters_backend_name(backend),
+                     status == NGX_HTTP_GONSTERS_BACKEND_TIMEOUT
+                     ? "timed out" : "is unavailable");
+    *p = '\0';
+
+    return ngx_http_gonsters_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        message);
 }

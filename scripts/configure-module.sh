@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configure nginx's build of ngx_http_gonsters_module with Debian's own
+# Configure nginx's build of ngx_http_gonsters_module (and of the test-only
+# ngx_http_gonsters_test_module from t/modules) with Debian's own
 # NGX_CONF_FLAGS, so that NGX_THREADS, NGX_HTTP_SSL, NGX_DEBUG ... match the
 # /usr/sbin/nginx that loads the module (a --with-compat-only build would load
 # but compile #if (NGX_THREADS) code differently).
@@ -29,6 +30,7 @@ cc_opt="$cc_opt -Wall -Wextra -Werror -Wno-unused-parameter"
     --with-ld-opt="$(dpkg-buildflags --get LDFLAGS) -fPIC" \
     "${NGX_CONF_FLAGS[@]}" \
     --add-dynamic-module="$top" \
+    --add-dynamic-module="$top/t/modules" \
     --builddir="$builddir" > "$builddir/configure.log" 2>&1 || {
         echo "configure-module: nginx configure failed, see $builddir/configure.log" >&2
         tail -n 20 "$builddir/configure.log" >&2

@@ -83,6 +83,7 @@ export GONSTERS_INFLUX_DB=gonsters
 export GONSTERS_MQTT_PORT=$mqtt_port
 export GONSTERS_JWT_SECRET_FILE='$run/secrets/jwt_secret'
 export GONSTERS_MODULE='$top/build/nginx/ngx_http_gonsters_module.so'
+export GONSTERS_TEST_MODULE='$top/build/nginx/ngx_http_gonsters_test_module.so'
 export GONSTERS_WORKER_BIN='$top/build/gonsters-worker'
 export GONSTERS_STACK_WORKER_ID='$worker_client_id'
 EOF

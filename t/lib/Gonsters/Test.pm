@@ -55,6 +55,7 @@ sub new {
     my $self = bless {}, $class;
 
     $self->{module} = env_or_bail('GONSTERS_MODULE');
+    $self->{test_module} = env_or_bail('GONSTERS_TEST_MODULE');
     $self->{prefix} = tempdir('gonsters-t-XXXXXX', TMPDIR => 1,
                               CLEANUP => !$ENV{GONSTERS_TEST_KEEP});
     mkdir "$self->{prefix}/$_" for qw(conf logs tmp);
@@ -68,7 +69,8 @@ sub port   { $_[0]{port} }
 sub prefix { $_[0]{prefix} }
 
 # The text of a configuration with the harness's lines filled in:
-#   %%TEST_GLOBALS%%       load_module, pid, error_log, user (as root)
+#   %%TEST_GLOBALS%%       load_module (ours and the test-only module),
+#                          pid, error_log, user (as root)
 #   %%TEST_GLOBALS_HTTP%%  temp paths and access log inside the prefix
 #   %%PORT%%               the port of this instance
 #   %%MODULE%%             path of ngx_http_gonsters_module.so
@@ -76,7 +78,8 @@ sub expand {
     my ($self, $text) = @_;
 
     my $user = $> == 0 ? "user root;\n" : '';
-    my $globals = "load_module $self->{module};\n$user"
+    my $globals = "load_module $self->{module};\n"
+                . "load_module $self->{test_module};\n$user"
                 . "pid logs/nginx.pid;\nerror_log logs/error.log info;\n";
     my $http = join '', map { "${_}_temp_path tmp/$_;\n" }
                             qw(client_body proxy fastcgi uwsgi scgi);
