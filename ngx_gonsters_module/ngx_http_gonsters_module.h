@@ -102,6 +102,7 @@ ngx_int_t ngx_http_gonsters_add_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 ngx_int_t ngx_http_gonsters_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *message);
+ngx_int_t ngx_http_gonsters_add_retry_after(ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_send_unavailable(ngx_http_request_t *r,
     ngx_http_gonsters_backend_e backend,
     ngx_http_gonsters_backend_status_e status);

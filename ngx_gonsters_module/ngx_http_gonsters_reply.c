@@ -140,29 +140,37 @@ ngx_http_gonsters_send_not_allowed(ngx_http_request_t *r, const char *allow)
 }
 
 
-/* 503 with Retry-After: a store the request needs is down or stalled */
+/* Retry-After on answers about a store that is down or stalled */
+
+ngx_int_t
+ngx_http_gonsters_add_retry_after(ngx_http_request_t *r)
+{
+    ngx_str_t                       name = ngx_string("Retry-After");
+    ngx_str_t                       value;
+    ngx_http_gonsters_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_module);
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", gmcf->retry_after) - value.data;
+
+    return ngx_http_gonsters_add_header(r, &name, &value);
+}
+
 
 ngx_int_t
 ngx_http_gonsters_send_unavailable(ngx_http_request_t *r,
     ngx_http_gonsters_backend_e backend,
     ngx_http_gonsters_backend_status_e status)
 {
-    u_char                         *p;
-    ngx_str_t                       name = ngx_string("Retry-After");
-    ngx_str_t                       value;
-    ngx_http_gonsters_main_conf_t  *gmcf;
-    char                            message[64];
+    u_char  *p;
+    char     message[64];
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_module);
-
-    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-    if (value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    value.len = ngx_sprintf(value.data, "%T", gmcf->retry_after) - value.data;
-
-    if (ngx_http_gonsters_add_header(r, &name, &value) != NGX_OK) {
+    if (ngx_http_gonsters_add_retry_after(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
