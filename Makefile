@@ -21,7 +21,8 @@ FUZZ_FLAGS  = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 
 WORKER     := $(BUILD)/gonsters-worker
 
-.PHONY: all build module worker deps unit test run stop bench clean fuzz
+.PHONY: all build module worker deps unit test test-valgrind run stop bench \
+        clean fuzz
 
 all: build
 
@@ -51,6 +52,11 @@ fuzz: fuzz-worker
 
 test: deps build unit
 	scripts/test.sh
+
+# the integration suite with every test nginx under valgrind (slow)
+test-valgrind: deps build unit
+	GONSTERS_VALGRIND=1 GONSTERS_VALGRIND_SUPP=$(CURDIR)/t/valgrind.supp \
+	    scripts/test.sh
 
 run: deps build
 	scripts/run.sh

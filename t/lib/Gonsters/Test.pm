@@ -19,7 +19,8 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(env_or_bail free_port http json_body psql wait_until);
+our @EXPORT_OK = qw(env_or_bail free_port http json_body psql time_scale
+                    wait_until);
 
 my @instances;
 
@@ -29,6 +30,12 @@ sub env_or_bail {
     BAIL_OUT("$name is not set: run the tests with `make test`")
         unless defined $value && length $value;
     return $value;
+}
+
+# Under `make test-valgrind` nginx runs many times slower: bounds on how
+# long something may take are multiplied by this.
+sub time_scale {
+    return $ENV{GONSTERS_VALGRIND} ? 20 : 1;
 }
 
 sub free_port {
@@ -102,8 +109,15 @@ sub write_config {
 
 sub nginx_cmd {
     my ($self, @args) = @_;
-    return ('/usr/sbin/nginx', '-p', "$self->{prefix}/", '-c', 'conf/nginx.conf',
-            '-e', 'logs/error.log', @args);
+    my @nginx = ('/usr/sbin/nginx', '-p', "$self->{prefix}/",
+                 '-c', 'conf/nginx.conf', '-e', 'logs/error.log', @args);
+    return @nginx unless $ENV{GONSTERS_VALGRIND} && !grep { $_ eq '-t' } @args;
+
+    # every process (master and workers) logs to its own file
+    return ('valgrind', '-q', '--leak-check=full', '--show-leak-kinds=definite,indirect',
+            '--errors-for-leak-kinds=definite,indirect', '--num-callers=30',
+            "--suppressions=$ENV{GONSTERS_VALGRIND_SUPP}",
+            "--log-file=$self->{prefix}/logs/valgrind.%p.log", @nginx);
 }
 
 # nginx -t: returns (exit status, output)
@@ -121,12 +135,13 @@ sub run {
     system(@cmd) == 0 or die "nginx did not start:\n" . $self->read_log;
 
     my $pidfile = "$self->{prefix}/logs/nginx.pid";
-    wait_until(5, sub { -s $pidfile }) or die "nginx wrote no pid file";
+    wait_until(5 * time_scale(), sub { -s $pidfile })
+        or die "nginx wrote no pid file";
     open my $fh, '<', $pidfile or die $!;
     chomp($self->{pid} = <$fh>);
     close $fh;
 
-    wait_until(5, sub {
+    wait_until(5 * time_scale(), sub {
         IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}")
     }) or die "nginx does not listen on $self->{port}";
     return $self;
@@ -141,10 +156,24 @@ sub stop {
     my ($self) = @_;
     return unless $self->{pid};
     kill 'QUIT', $self->{pid};
-    wait_until(10, sub { !kill 0, $self->{pid} })
+    wait_until(10 * time_scale(), sub { !kill 0, $self->{pid} })
         or do { kill 'KILL', $self->{pid}; fail("nginx stopped on QUIT") };
     delete $self->{pid};
     $self->check_log;
+    $self->check_valgrind if $ENV{GONSTERS_VALGRIND};
+}
+
+# Under valgrind: no memory error and no leak in any nginx process.
+sub check_valgrind {
+    my ($self) = @_;
+    my @reports;
+    for my $file (glob "$self->{prefix}/logs/valgrind.*.log") {
+        open my $fh, '<', $file or next;
+        my $text = do { local $/; <$fh> };
+        push @reports, "$file:\n$text" if $text =~ /\S/;
+    }
+    ok(!@reports, 'valgrind: no errors and no leaks in nginx')
+        or diag(join "\n", @reports);
 }
 
 sub read_log {
