@@ -12,6 +12,8 @@
 use strict;
 use warnings;
 
+use lib 't/lib';
+
 use File::Temp qw(tempdir);
 use FindBin;
 use IO::Socket::INET;
@@ -19,6 +21,7 @@ use JSON::PP;
 use POSIX qw(WNOHANG WIFEXITED WEXITSTATUS WIFSIGNALED WTERMSIG);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use Gonsters::Test qw(wait_until);
 
 my $port = $ENV{GONSTERS_MQTT_PORT};
 my $bin  = $ENV{GONSTERS_WORKER_BIN};
@@ -101,16 +104,6 @@ sub describe_status {
     return 'exit ' . WEXITSTATUS($st) if WIFEXITED($st);
     return 'signal ' . WTERMSIG($st) if WIFSIGNALED($st);
     return "status $st";
-}
-
-sub wait_until {
-    my ($timeout, $cond) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return 0;
 }
 
 # run a command to completion: (wait status, stderr text)
