@@ -47,6 +47,7 @@ $(BUILD)/libgonsters_common_san.a: $(GN_COMMON_SAN_OBJS)
 # unit tests
 
 $(BUILD)/common/tests/%: common/tests/%.c common/tests/gn_test.h \
+                         common/tests/gn_ref.h \
                          $(BUILD)/libgonsters_common_san.a
 	@mkdir -p $(@D)
 	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -o $@ $< \
@@ -60,20 +61,24 @@ unit-common: $(GN_COMMON_TESTS)
 
 
 # fuzzing: the same target source is linked either with fuzz/replay.c
-# (gcc, sanitizers, corpus replay) or with libFuzzer (clang)
+# (gcc, sanitizers, corpus replay) or with libFuzzer (clang); the reference
+# models in common/tests/gn_ref.h are shared with the unit tests
 
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c \
+GN_FUZZ_HDRS := fuzz/gn_fuzz.h common/tests/gn_ref.h
+
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(GN_FUZZ_HDRS) \
                         $(BUILD)/libgonsters_common_san.a
 	@mkdir -p $(@D)
-	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -o $@ fuzz/fuzz_$*.c fuzz/replay.c \
-	    $(BUILD)/libgonsters_common_san.a -lm
+	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -Icommon/tests -o $@ \
+	    fuzz/fuzz_$*.c fuzz/replay.c $(BUILD)/libgonsters_common_san.a -lm
 
 # the library is compiled in, not linked from the .a, so that libFuzzer's
 # coverage instrumentation reaches it
-$(BUILD)/fuzz/libfuzzer_%: fuzz/fuzz_%.c $(GN_COMMON_SRCS) $(GN_COMMON_HDRS)
+$(BUILD)/fuzz/libfuzzer_%: fuzz/fuzz_%.c $(GN_FUZZ_HDRS) $(GN_COMMON_SRCS) \
+                           $(GN_COMMON_HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(GN_CFLAGS) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_$*.c \
-	    $(GN_COMMON_SRCS) -lm
+	$(FUZZ_CC) $(GN_CFLAGS) $(FUZZ_FLAGS) -Icommon/tests -o $@ \
+	    fuzz/fuzz_$*.c $(GN_COMMON_SRCS) -lm
 
 fuzz-smoke: $(GN_FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 	@set -e; for t in $(GN_FUZZ_TARGETS); do \

@@ -4,91 +4,16 @@
  * Invariants: announced lengths are written lengths; in an escaped tag or
  * measurement every separator is preceded by a backslash; whatever the
  * checks accept reads back unchanged through a model of the InfluxDB
- * 1.6.7 parser (see common/tests/test_lineproto.c for the server results
- * behind the model); finite doubles format to <= 24 bytes that read back
- * bit for bit.
+ * 1.6.7 parser (common/tests/gn_ref.h; common/tests/test_lineproto.c has
+ * the server results behind the model); finite doubles format to <= 24
+ * bytes that read back bit for bit.
  */
 
 #include <math.h>
 
 #include "gn_fuzz.h"
+#include "gn_ref.h"
 #include "gn_lineproto.h"
-
-
-/* tag/key parser model: the value ends at the first ',' ' ' '=' whose
- * previous byte is not '\'; then "\," "\ " "\=" are replaced in turn */
-
-static long
-model_tag(const char *s, size_t len, char *out, char *tmp)
-{
-    static const char  pass[3] = { ',', ' ', '=' };
-    size_t             i, j, o, t;
-    int                k;
-
-    for (i = 0; i <= len; i++) {
-        char  c = (i == len) ? ',' : s[i];
-
-        if ((c == ',' || c == ' ' || c == '=')
-            && (i == 0 || s[i - 1] != '\\'))
-        {
-            break;
-        }
-    }
-
-    if (i != len) {
-        return -1;              /* ended early, or swallowed the ',' */
-    }
-
-    memcpy(out, s, len);
-    o = len;
-
-    for (k = 0; k < 3; k++) {
-        for (j = 0, t = 0; j < o; j++) {
-            if (out[j] == '\\' && j + 1 < o && out[j + 1] == pass[k]) {
-                j++;
-            }
-            tmp[t++] = out[j];
-        }
-
-        memcpy(out, tmp, t);
-        o = t;
-    }
-
-    return (long) o;
-}
-
-
-/* string field model: '\' skips a byte while looking for the closing
- * quote; then "\\" and "\"" lose their backslash, left to right */
-
-static long
-model_string(const char *s, size_t len, char *out)
-{
-    size_t  i, o;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] == '\\') {
-            i++;
-        } else if (s[i] == '"') {
-            return -1;
-        }
-    }
-
-    if (i != len) {
-        return -1;
-    }
-
-    for (i = 0, o = 0; i < len; i++) {
-        if (s[i] == '\\' && i + 1 < len
-            && (s[i + 1] == '\\' || s[i + 1] == '"'))
-        {
-            i++;
-        }
-        out[o++] = s[i];
-    }
-
-    return (long) o;
-}
 
 
 static void
@@ -143,14 +68,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char  *in = (const char *) data;
-    char        *out, *back, *tmp;
+    char        *out, *back;
     size_t       n;
     long         m;
     int          rc;
 
     out = malloc(2 * size + 1);
     back = malloc(2 * size + 1);
-    tmp = malloc(2 * size + 1);
 
     /* tag values, tag keys, field keys */
 
@@ -168,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         GN_FUZZ_ASSERT(size > 0 && ref_utf8_valid(data, size));
         GN_FUZZ_ASSERT(out[n - 1] != '\\');
 
-        m = model_tag(out, n, back, tmp);
+        m = ref_lp_tag(out, n, back);
         GN_FUZZ_ASSERT(m == (long) size && memcmp(back, in, size) == 0);
     }
 
@@ -197,7 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     GN_FUZZ_ASSERT((size_t) (gn_lp_escape_string(out, in, size) - out) == n);
 
     /* whatever the check says, the quotes cannot be broken */
-    m = model_string(out, n, back);
+    m = ref_lp_string(out, n, back);
     GN_FUZZ_ASSERT(m == (long) size && memcmp(back, in, size) == 0);
 
     GN_FUZZ_ASSERT((gn_lp_check_string(in, size) == 0)
@@ -207,7 +131,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_double(data);
     }
 
-    free(tmp);
     free(back);
     free(out);
 

@@ -9,6 +9,7 @@
 #include <ctype.h>
 
 #include "gn_fuzz.h"
+#include "gn_ref.h"
 #include "gn_topic.h"
 #include "gn_uuid.h"
 

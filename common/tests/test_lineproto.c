@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "gn_test.h"
+#include "gn_ref.h"
 #include "gn_lineproto.h"
 
 
@@ -173,98 +174,6 @@ run_table(const char *name, const lp_case_t *t, size_t n, check_pt check,
 }
 
 
-/*
- * Model of the InfluxDB 1.6.7 tag parser, as observed: the value ends at
- * the first ',' ' ' or '=' NOT preceded by a backslash ('=' is an error);
- * then "\," "\ " "\=" are replaced, in that order, each pass left to
- * right.  Returns the unescaped length or -1.
- */
-
-static long
-model_tag(const char *s, size_t len, char *out)
-{
-    size_t  i, o;
-    char    pass[3] = { ',', ' ', '=' };
-    char   *tmp;
-    int     k;
-
-    /* the escaped text is followed by the separator ',' in a line */
-    for (i = 0; i < len + 1; i++) {
-        char  c = (i == len) ? ',' : s[i];
-
-        if ((c == ',' || c == ' ' || c == '=') && (i == 0 || s[i - 1] != '\\'))
-        {
-            if (c == '=' || i != len) {
-                return -1;
-            }
-            break;
-        }
-    }
-
-    if (i != len) {
-        return -1;
-    }
-
-    tmp = malloc(len + 1);
-    memcpy(out, s, len);
-    o = len;
-
-    for (k = 0; k < 3; k++) {
-        size_t  j, t = 0;
-
-        for (j = 0; j < o; j++) {
-            if (out[j] == '\\' && j + 1 < o && out[j + 1] == pass[k]) {
-                tmp[t++] = pass[k];
-                j++;
-            } else {
-                tmp[t++] = out[j];
-            }
-        }
-
-        memcpy(out, tmp, t);
-        o = t;
-    }
-
-    free(tmp);
-
-    return (long) o;
-}
-
-
-/* InfluxDB string field: '\' skips the next byte while looking for the
- * closing quote; then "\\" -> '\' and "\"" -> '"' left to right */
-
-static long
-model_string(const char *s, size_t len, char *out)
-{
-    size_t  i, o;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] == '\\') {
-            i++;
-            continue;
-        }
-        if (s[i] == '"') {
-            return -1;
-        }
-    }
-
-    if (i != len) {
-        return -1;              /* the last backslash ate the quote */
-    }
-
-    for (i = 0, o = 0; i < len; i++) {
-        if (s[i] == '\\' && i + 1 < len && (s[i + 1] == '\\' || s[i + 1] == '"'))
-        {
-            i++;
-        }
-        out[o++] = s[i];
-    }
-
-    return (long) o;
-}
-
-
 /* the model agrees with the server on the verified tables */
 
 static void
@@ -278,25 +187,25 @@ test_models(void)
         if (verified_tags[i].rc != 0) {
             continue;
         }
-        n = model_tag(verified_tags[i].esc, verified_tags[i].esc_len, buf);
+        n = ref_lp_tag(verified_tags[i].esc, verified_tags[i].esc_len, buf);
         GN_CHECK_MEM(buf, (size_t) (n < 0 ? 0 : n), verified_tags[i].in,
                      verified_tags[i].in_len);
     }
 
     /* trailing backslash: the model sees no end */
-    GN_CHECK_INT(model_tag("a\\", 2, buf), -1);
+    GN_CHECK_INT(ref_lp_tag("a\\", 2, buf), -1);
 
     for (i = 0; i < sizeof(verified_strings) / sizeof(verified_strings[0]);
          i++)
     {
-        n = model_string(verified_strings[i].esc, verified_strings[i].esc_len,
-                         buf);
+        n = ref_lp_string(verified_strings[i].esc,
+                          verified_strings[i].esc_len, buf);
         GN_CHECK_MEM(buf, (size_t) (n < 0 ? 0 : n), verified_strings[i].in,
                      verified_strings[i].in_len);
     }
 
-    GN_CHECK_INT(model_string("a\\", 2, buf), -1);
-    GN_CHECK_INT(model_string("a\"", 2, buf), -1);
+    GN_CHECK_INT(ref_lp_string("a\\", 2, buf), -1);
+    GN_CHECK_INT(ref_lp_string("a\"", 2, buf), -1);
 }
 
 
@@ -333,7 +242,7 @@ test_alphabet(void)
             }
 
             if (gn_lp_check_tag(in, len) == 0) {
-                m = model_tag(out, n, back);
+                m = ref_lp_tag(out, n, back);
                 if (m != (long) len || memcmp(back, in, len) != 0) {
                     GN_CHECK_MSG(0, "tag round trip \"%.*s\"", (int) len, in);
                 }
@@ -367,7 +276,7 @@ test_alphabet(void)
                 GN_CHECK_MSG(0, "string len %.*s", (int) len, in);
             }
 
-            m = model_string(out, n, back);
+            m = ref_lp_string(out, n, back);
             if (gn_lp_check_string(in, len) != 0
                 || m != (long) len || memcmp(back, in, len) != 0)
             {
