@@ -280,13 +280,13 @@ ngx_http_gonsters_metrics_handler(ngx_http_request_t *r)
 
     static ngx_str_t  type = ngx_string("text/plain; version=0.0.4");
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_gonsters_send_not_allowed(r, "GET, HEAD");
-    }
-
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_gonsters_send_not_allowed(r, "GET, HEAD");
     }
 
     len = 2048

@@ -381,13 +381,13 @@ ngx_http_gonsters_redis_configured(ngx_cycle_t *cycle)
     ngx_http_gonsters_redis_main_conf_t  *rmcf;
 
     if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
-        return 0;
+        return NGX_DECLINED;
     }
 
     rmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_gonsters_redis_module);
 
-    return rmcf != NULL && rmcf->address.len != 0;
+    return (rmcf != NULL && rmcf->address.len != 0) ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -425,7 +425,7 @@ ngx_http_gonsters_redis_worker_init(ngx_cycle_t *cycle)
     ngx_http_gonsters_redis_conn_init(&w->command, "command", 0);
     ngx_http_gonsters_redis_conn_init(&w->pubsub, "pub/sub", 1);
 
-    if (!ngx_http_gonsters_redis_configured(cycle)) {
+    if (ngx_http_gonsters_redis_configured(cycle) != NGX_OK) {
         return;
     }
 

@@ -93,6 +93,7 @@ ngx_int_t ngx_http_gonsters_redis_subscribe(ngx_cycle_t *cycle,
     ngx_str_t *channel, ngx_http_gonsters_redis_message_pt handler,
     void *data);
 
+/* NGX_OK when "gonsters_redis" is configured, NGX_DECLINED if not */
 ngx_int_t ngx_http_gonsters_redis_configured(ngx_cycle_t *cycle);
 
 void ngx_http_gonsters_redis_get_state(ngx_http_gonsters_redis_state_t *st);

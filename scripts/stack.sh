@@ -351,11 +351,42 @@ http {
     uwsgi_temp_path $tmp/uwsgi;
     scgi_temp_path $tmp/scgi;
 
+    gonsters_postgres "host=127.0.0.1 port=$pg_port dbname=gonsters user=gonsters";
+    gonsters_redis 127.0.0.1:$redis_port;
+    gonsters_influxdb_location /_influxdb;
+    gonsters_influxdb_database gonsters;
+
+    upstream gonsters_influxdb {
+        server 127.0.0.1:$influx_port;
+        keepalive 8;
+    }
+
     server {
         listen 127.0.0.1:$nginx_port;
 
-        location = /health {
-            gonsters_endpoint health;
+        location = /health          { gonsters_endpoint health; }
+        location = /health/postgres { gonsters_endpoint health_postgres; }
+        location = /health/redis    { gonsters_endpoint health_redis; }
+        location = /health/influxdb { gonsters_endpoint health_influxdb; }
+
+        location = /metrics {
+            allow 127.0.0.1;
+            deny all;
+            gonsters_endpoint metrics;
+        }
+
+        location /_influxdb/ {
+            internal;
+            proxy_pass http://gonsters_influxdb/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_headers off;
+            proxy_set_header Content-Type application/x-www-form-urlencoded;
+            proxy_max_temp_file_size 0;
+            proxy_connect_timeout 1s;
+            proxy_send_timeout 5s;
+            proxy_read_timeout 5s;
+            proxy_next_upstream error non_idempotent;
         }
 $( [ -n "${GONSTERS_NGINX_EXTRA:-}" ] && echo "        include $GONSTERS_NGINX_EXTRA;" )
     }

@@ -36,10 +36,9 @@ my $S = Gonsters::Test::time_scale();
 
 # how the stack started PostgreSQL, to start it again after a kill
 my $pg_opts = pg_options();
-my @stopped;
 
 END {
-    kill 'CONT', @stopped if @stopped;
+    pg_resume();
     pg_start() if defined $pg_opts && !pg_running();
     eval { psql("DROP TABLE IF EXISTS $table") };
 }
@@ -84,28 +83,8 @@ sub pg_start {
     return pg_ctl('-l', "$pgdir/server.log", '-w', '-o', $pg_opts, 'start');
 }
 
-# the postmaster and all its children
-sub pg_processes {
-    my $master = pg_postmaster() or return ();
-    my @pids = ($master);
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/s or next;
-        push @pids, $pid if $ppid == $master;
-    }
-    return @pids;
-}
-
-sub pg_stall {
-    @stopped = pg_processes();
-    kill 'STOP', @stopped;
-}
-
-sub pg_resume {
-    kill 'CONT', @stopped;
-    @stopped = ();
-}
+sub pg_stall  { Gonsters::Test::stall('postgres'); }
+sub pg_resume { Gonsters::Test::resume('postgres'); }
 
 # backends of one test nginx, by application_name
 sub backends {

@@ -43,8 +43,8 @@ sub redis_pid {
     return $pid;
 }
 
-sub redis_stop { kill 'STOP', redis_pid(); $redis_stopped = 1; }
-sub redis_cont { kill 'CONT', redis_pid(); $redis_stopped = 0; }
+sub redis_stop { Gonsters::Test::stall('redis'); $redis_stopped = 1; }
+sub redis_cont { Gonsters::Test::resume('redis'); $redis_stopped = 0; }
 
 sub resp_encode {
     my $out = '*' . @_ . "\r\n";
@@ -473,8 +473,10 @@ is_deeply(\@n, [1 .. 200], 'each call got its own reply');
 my ($last) = sort { $b <=> $a } map { $_->{done} // 1e10 } @$answers;
 cmp_ok($last - $cont, '<', 1 * $scale, 'all within a second of SIGCONT');
 my $clients = resp('CLIENT', 'LIST') // '';
-my $nginx_clients = () = $clients =~ /cmd=(?:incr|ping|subscribe)/g;
-cmp_ok($nginx_clients, '<=', 3, 'over one command connection (pipelined)');
+# the 200 INCRs came over one connection (other clients of the stack's
+# Redis, such as the stack's own nginx, run other commands)
+my $incr_clients = () = $clients =~ /cmd=incr\b/g;
+cmp_ok($incr_clients, '<=', 1, 'over one command connection (pipelined)');
 
 my $old = state($t2)->{pid};
 my $wait = load($t2, 4, 1.5 * $scale, "/incr?k=${key}load");

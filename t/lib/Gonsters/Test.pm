@@ -19,8 +19,8 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(env_or_bail free_port http json_body psql time_scale
-                    wait_until);
+our @EXPORT_OK = qw(env_or_bail free_port http json_body psql resume stall
+                    stack_pids time_scale wait_until);
 
 my @instances;
 
@@ -230,8 +230,60 @@ sub psql {
     die "psql failed: " . do { local $/; <$err> } . "statement: $sql\n";
 }
 
+# The processes of a service of the test stack (postgres: the postmaster
+# and all its children), from the stack's pid files.
+sub stack_pids {
+    my ($service) = @_;
+    my $run = env_or_bail('GONSTERS_RUN_DIR');
+    my $file = $service eq 'postgres' ? "$run/pg/data/postmaster.pid"
+                                      : "$run/pids/$service.pid";
+    open my $fh, '<', $file or die "$file: $!";
+    my $master = <$fh>;
+    close $fh;
+    chomp $master;
+    return ($master) unless $service eq 'postgres';
+
+    my @pids = ($master);
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $sf, '<', $stat or next;
+        my $line = <$sf> // next;
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/s or next;
+        push @pids, $pid if $ppid == $master;
+    }
+    return @pids;
+}
+
+# SIGSTOP a service of the test stack; resume() (or the end of the test
+# file, whatever happens) sends SIGCONT.
+my %stalled;
+
+sub stall {
+    my ($service) = @_;
+    my @pids = stack_pids($service);
+    $stalled{$service} = \@pids;
+    kill 'STOP', @pids;
+    # a signal takes effect when the process is next scheduled: a thread
+    # already running could still answer a request without this wait
+    wait_until(2, sub { !grep { process_state($_) ne 'T' } @pids })
+        or die "$service did not stop";
+}
+
+sub process_state {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return 'gone';
+    my $line = <$fh> // '';
+    return $line =~ /^\d+ \(.*\) (\S)/s ? $1 : '?';
+}
+
+sub resume {
+    my ($service) = @_;
+    my $pids = delete $stalled{$service} or return;
+    kill 'CONT', @$pids;
+}
+
 # A test file that died before stop(): leave no nginx behind.
 END {
+    resume($_) for keys %stalled;
     for my $t (grep { $_->{pid} } @instances) {
         kill 'QUIT', $t->{pid};
         wait_until(10, sub { !kill 0, $t->{pid} }) or kill 'KILL', $t->{pid};
