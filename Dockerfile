@@ -25,7 +25,8 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-        nginx libpaho-mqtt1.3 libcjson1 ca-certificates \
+        nginx ca-certificates \
+        libpq5 libhiredis0.14 libjwt0 libssl3 libcrypt1 libpaho-mqtt1.3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin gonsters \
  && mkdir -p /var/cache/gonsters/nginx \

@@ -67,7 +67,13 @@ for my $file ('nginx.conf.example', 'docker/nginx.conf') {
     $conf =~ s{^(\s*)(\w+_temp_path)\s[^;]*;}{}mg;
     $conf =~ s{^(\s*http\s*\{)}{$1\n%%TEST_GLOBALS_HTTP%%}m;
     $conf =~ s{listen\s+[^;]+;}{listen 127.0.0.1:%%PORT%%;}g;
-    $t = Gonsters::Test->new->write_config($conf);
+    $t = Gonsters::Test->new;
+    my $secret = $t->prefix . '/jwt_secret';
+    open my $sf, '>', $secret or die $!;
+    print $sf 'x' x 48;
+    close $sf;
+    $conf =~ s{(gonsters_jwt_key)\s+\S+;}{$1 $secret;}g;
+    $t->write_config($conf);
     ($rc, $out) = $t->test_config;
     is($rc, 0, "$file passes nginx -t") or diag($out);
 }
