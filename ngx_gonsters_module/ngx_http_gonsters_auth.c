@@ -171,8 +171,17 @@ ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_gonsters_auth_module);
 
-    if (!alcf->enabled || ngx_http_gonsters_auth_preflight(r)) {
+    if (!alcf->enabled) {
         return NGX_DECLINED;
+    }
+
+    /*
+     * A CORS preflight carries no credentials: it is answered here, so
+     * that no content handler or upstream ever runs without a token.  The
+     * CORS headers come from "add_header ... always".
+     */
+    if (ngx_http_gonsters_auth_preflight(r)) {
+        return NGX_HTTP_NO_CONTENT;
     }
 
     amcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_auth_module);

@@ -123,7 +123,7 @@ ngx_http_gonsters_auth_bearer(ngx_str_t *value, ngx_str_t *token,
 }
 
 
-/* a CORS preflight carries no credentials and must pass */
+/* a CORS preflight: OPTIONS with Origin and Access-Control-Request-Method */
 
 ngx_uint_t
 ngx_http_gonsters_auth_preflight(ngx_http_request_t *r)

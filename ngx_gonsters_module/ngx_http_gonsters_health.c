@@ -79,6 +79,8 @@ static ngx_int_t ngx_http_gonsters_health_answer_one(ngx_http_request_t *r,
     ngx_uint_t dep);
 static u_char *ngx_http_gonsters_health_dep_json(u_char *p,
     ngx_http_gonsters_health_dep_t *d);
+static ngx_uint_t ngx_http_gonsters_health_ok(
+    ngx_http_gonsters_health_dep_t *d);
 
 
 static ngx_http_gonsters_health_state_t  ngx_http_gonsters_health_state;
@@ -283,7 +285,8 @@ ngx_http_gonsters_health_start(ngx_http_request_t *r, ngx_uint_t stale,
     }
 
     if ((stale & (1 << NGX_HTTP_GONSTERS_INFLUXDB))
-        && !dep[NGX_HTTP_GONSTERS_INFLUXDB].running)
+        && !dep[NGX_HTTP_GONSTERS_INFLUXDB].running
+        && r == r->main)
     {
         /* a subrequest needs a request: this one runs the check */
         cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -298,8 +301,8 @@ ngx_http_gonsters_health_start(ngx_http_request_t *r, ngx_uint_t stale,
                                        ngx_http_gonsters_health_influxdb_done,
                                        NULL);
         if (rc == NGX_ERROR) {
-            ngx_http_gonsters_health_done(NGX_HTTP_GONSTERS_INFLUXDB,
-                                          NGX_HTTP_GONSTERS_BACKEND_UNAVAILABLE);
+            /* a local failure says nothing about InfluxDB: no result */
+            dep[NGX_HTTP_GONSTERS_INFLUXDB].running = 0;
 
         } else {
             ngx_http_gonsters_health_state.influxdb_runner = r;
@@ -452,7 +455,10 @@ ngx_http_gonsters_health_pg_done(ngx_http_gonsters_pg_result_t *res,
 
     ngx_http_gonsters_health_done(NGX_HTTP_GONSTERS_POSTGRES, res->status);
     ngx_destroy_pool(pool);
-    ngx_http_gonsters_health_wake();
+
+    if (!ngx_terminate) {
+        ngx_http_gonsters_health_wake();
+    }
 }
 
 
@@ -467,7 +473,11 @@ ngx_http_gonsters_health_redis_done(ngx_http_gonsters_backend_status_e status,
     }
 
     ngx_http_gonsters_health_done(NGX_HTTP_GONSTERS_REDIS, status);
-    ngx_http_gonsters_health_wake();
+
+    /* on a fast shutdown this runs from exit_process: no requests then */
+    if (!ngx_terminate) {
+        ngx_http_gonsters_health_wake();
+    }
 }
 
 
@@ -507,7 +517,7 @@ ngx_http_gonsters_health_answer(ngx_http_request_t *r, ngx_uint_t needs)
     status = NGX_HTTP_OK;
 
     if (dep[NGX_HTTP_GONSTERS_REDIS].configured
-        && dep[NGX_HTTP_GONSTERS_REDIS].status != NGX_HTTP_GONSTERS_BACKEND_OK)
+        && !ngx_http_gonsters_health_ok(&dep[NGX_HTTP_GONSTERS_REDIS]))
     {
         overall = "degraded";
     }
@@ -515,7 +525,7 @@ ngx_http_gonsters_health_answer(ngx_http_request_t *r, ngx_uint_t needs)
     for (i = 0; i < NGX_HTTP_GONSTERS_HEALTH_DEPS; i++) {
         if (i != NGX_HTTP_GONSTERS_REDIS
             && dep[i].configured
-            && dep[i].status != NGX_HTTP_GONSTERS_BACKEND_OK)
+            && !ngx_http_gonsters_health_ok(&dep[i]))
         {
             overall = "unhealthy";
             status = NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -566,7 +576,7 @@ ngx_http_gonsters_health_answer_one(ngx_http_request_t *r, ngx_uint_t dep)
                                             "Dependency not configured");
     }
 
-    if (d->status != NGX_HTTP_GONSTERS_BACKEND_OK) {
+    if (!ngx_http_gonsters_health_ok(d)) {
         if (ngx_http_gonsters_add_retry_after(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -581,10 +591,9 @@ ngx_http_gonsters_health_answer_one(ngx_http_request_t *r, ngx_uint_t dep)
     p = ngx_http_gonsters_health_dep_json(p, d);
     body.len = p - body.data;
 
-    return ngx_http_gonsters_send_json(r,
-                                       d->status == NGX_HTTP_GONSTERS_BACKEND_OK
-                                       ? NGX_HTTP_OK
-                                       : NGX_HTTP_SERVICE_UNAVAILABLE,
+    return ngx_http_gonsters_send_json(r, ngx_http_gonsters_health_ok(d)
+                                          ? NGX_HTTP_OK
+                                          : NGX_HTTP_SERVICE_UNAVAILABLE,
                                        &body);
 }
 
@@ -600,6 +609,11 @@ ngx_http_gonsters_health_dep_json(u_char *p, ngx_http_gonsters_health_dep_t *d)
         return ngx_sprintf(p, "{\"status\":\"not_configured\"}");
     }
 
+    if (!d->valid) {
+        return ngx_sprintf(p, "{\"status\":\"unhealthy\","
+                              "\"error\":\"not checked yet\"}");
+    }
+
     if (d->status == NGX_HTTP_GONSTERS_BACKEND_OK) {
         return ngx_sprintf(p, "{\"status\":\"healthy\",\"latency_ms\":%M}",
                            d->latency);
@@ -608,4 +622,11 @@ ngx_http_gonsters_health_dep_json(u_char *p, ngx_http_gonsters_health_dep_t *d)
     return ngx_sprintf(p, "{\"status\":\"unhealthy\",\"error\":\"%s\","
                           "\"latency_ms\":%M}",
                        errors[d->status], d->latency);
+}
+
+
+static ngx_uint_t
+ngx_http_gonsters_health_ok(ngx_http_gonsters_health_dep_t *d)
+{
+    return d->valid && d->status == NGX_HTTP_GONSTERS_BACKEND_OK;
 }

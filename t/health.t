@@ -19,6 +19,9 @@ my $pg = env_or_bail('GONSTERS_PG_PORT');
 my $redis = env_or_bail('GONSTERS_REDIS_PORT');
 my $influx = env_or_bail('GONSTERS_INFLUX_PORT');
 
+# the stores' timeouts (longer under valgrind, where nginx is slow)
+my $timeout = 500 * $S . 'ms';
+
 my $t = Gonsters::Test->new->write_config(<<"CONF");
 %%TEST_GLOBALS%%
 worker_processes 1;
@@ -27,10 +30,10 @@ http {
     %%TEST_GLOBALS_HTTP%%
 
     gonsters_postgres "host=127.0.0.1 port=$pg dbname=gonsters user=gonsters";
-    gonsters_postgres_connect_timeout 500ms;
-    gonsters_postgres_query_timeout 500ms;
+    gonsters_postgres_connect_timeout $timeout;
+    gonsters_postgres_query_timeout $timeout;
     gonsters_redis 127.0.0.1:$redis;
-    gonsters_redis_timeout 500ms;
+    gonsters_redis_timeout $timeout;
     gonsters_influxdb_location /_influxdb;
     gonsters_health_cache_time 300ms;
     gonsters_retry_after 7s;
@@ -57,9 +60,9 @@ http {
             proxy_set_header Connection "";
             proxy_pass_request_headers off;
             proxy_max_temp_file_size 0;
-            proxy_connect_timeout 500ms;
-            proxy_read_timeout 500ms;
-            proxy_send_timeout 500ms;
+            proxy_connect_timeout $timeout;
+            proxy_read_timeout $timeout;
+            proxy_send_timeout $timeout;
         }
     }
 }
@@ -76,7 +79,7 @@ sub get {
 }
 
 # results are cached for 300ms: wait them out between scenes
-sub fresh { sleep 0.35 * $S; }
+sub fresh { sleep 0.35; }
 
 sub metric {
     my ($series) = @_;
