@@ -181,8 +181,13 @@ for (1 .. 50) {
 }
 my $answered = () = IO::Select->new(map { $_->{sock} } @verifies)->can_read(0);
 is($ok, 50, '50 requests answered while 4 bcrypt-12 verifications run');
-cmp_ok($slowest, '<', 0.1 * $ts, sprintf('each within 0.1 s (slowest %.4f s; one hash takes %.3f s)',
+SKIP: {
+    # valgrind runs one thread at a time: a hashing thread holds up the
+    # event loop there, whatever the code does
+    skip 'timing under valgrind', 1 if $ENV{GONSTERS_VALGRIND};
+    cmp_ok($slowest, '<', 0.1, sprintf('each within 0.1 s (slowest %.4f s; one hash takes %.3f s)',
                                        $slowest, $one));
+}
 SKIP: {
     # valgrind runs one thread at a time: the hashes are over by now
     skip 'timing under valgrind', 1 if $ENV{GONSTERS_VALGRIND};
