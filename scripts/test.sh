@@ -12,9 +12,14 @@ export GONSTERS_PG_FSYNC=off
 cd "$top"
 scripts/stack.sh clean "$run" > /dev/null
 
+# after a failure the stack's logs stay in $run; after a pass it is removed
 stop_stack() {
-    scripts/stack.sh stop "$run" > "$top/.run/test-stop.log" 2>&1 \
+    local rc=$? how=clean
+    [ $rc -eq 0 ] || how=stop
+    scripts/stack.sh "$how" "$run" > "$top/.run/test-stop.log" 2>&1 \
         || { echo "test: stopping the test stack failed:"; cat "$top/.run/test-stop.log"; }
+    [ $rc -eq 0 ] || echo "test: logs of the test stack are in $run"
+    exit $rc
 }
 trap stop_stack EXIT
 
