@@ -18,20 +18,31 @@ cd "$top"
 scripts/stack.sh clean "$run" > /dev/null
 mkdir -p "$run"
 
-# the baseline: nginx's own `return` with a body of the same size as /health
-cat > "$run/bench-locations.conf" <<CONF
-location = /bench/return {
-    default_type application/json;
-    return 200 '{"status":"healthy","version":"0.1.0"}';
-}
+# the baseline: nginx's own `return` with the body /health answers, set
+# once the stack runs (then nginx reloads)
+cat > "$run/bench-locations.conf" <<'CONF'
+location = /bench/return { return 200 '{}'; }
 CONF
 export GONSTERS_NGINX_EXTRA=$run/bench-locations.conf
 
-trap 'scripts/stack.sh stop "$run" > /dev/null' EXIT
+trap 'scripts/stack.sh clean "$run" > /dev/null' EXIT
 scripts/stack.sh start "$run" > "$run/start.log" || { cat "$run/start.log"; exit 1; }
 # shellcheck disable=SC1091
 . "$run/stack.env"
 base=http://127.0.0.1:$GONSTERS_NGINX_PORT
+
+body=$(curl -sf "$base/health") || { echo "bench: /health does not answer 200"; exit 1; }
+cat > "$run/bench-locations.conf" <<CONF
+location = /bench/return {
+    default_type application/json;
+    return 200 '$body';
+}
+CONF
+kill -HUP "$(cat "$run/pids/nginx.pid")"
+for _ in $(seq 1 50); do
+    [ "$(curl -s "$base/bench/return")" = "$body" ] && break
+    sleep 0.1
+done
 
 rps() {     # url -> requests per second
     wrk -t2 -c64 -d"${seconds}s" "$1" | awk '/^Requests\/sec:/ { print $2 }'

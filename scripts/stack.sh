@@ -34,7 +34,8 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 # run a command as a service user when we are root (initdb refuses root)
 as_user() {
     local user=$1; shift
-    if is_root; then runuser -u "$user" -- "$@"; else "$@"; fi
+    # from /: the service user may not be allowed into the current directory
+    if is_root; then (cd / && runuser -u "$user" -- "$@"); else "$@"; fi
 }
 
 # A directory a service writes as its own user; prints its real path.  When
