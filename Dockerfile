@@ -26,7 +26,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         nginx ca-certificates \
-        libpq5 libhiredis0.14 libjwt0 libssl3 libcrypt1 libpaho-mqtt1.3 \
+        libpq5 libhiredis0.14 libjwt0 libssl3 libcrypt1 libcjson1 libpaho-mqtt1.3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin gonsters \
  && mkdir -p /var/cache/gonsters/nginx \

@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_gonsters_auth.h"
+#include "ngx_http_gonsters_revoke.h"
 
 
 static ngx_int_t ngx_http_gonsters_auth_handler(ngx_http_request_t *r);
@@ -211,15 +212,28 @@ ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
     }
 
     /*
-     * REVOCATION CHECK (issue 4, revocation part) goes here: every
-     * request, cache hit or not.  Look ctx->claims.jti up in the
-     * shared-memory revocation set and, when it is revoked, return
-     *
-     *     ngx_http_gonsters_auth_reject(r, NGX_HTTP_GONSTERS_AUTH_REVOKED,
-     *                                   "token revoked");
-     *
-     * ("Token has been revoked", error="invalid_token").
+     * REVOCATION CHECK (issue 4): every request, cache hit or not, a
+     * lookup in this node's shared-memory set (ngx_http_gonsters_revoke.h).
+     * With revocation configured a token without jti is refused (ours
+     * always carry one); until the node's first load from PostgreSQL has
+     * completed, 503 with Retry-After (fail closed).
      */
+    rc = ngx_http_gonsters_revoke_check(r, &ctx->claims.jti);
+
+    if (rc == NGX_DECLINED) {
+        if (ctx->claims.jti.len == 0) {
+            return ngx_http_gonsters_auth_reject(r,
+                                         NGX_HTTP_GONSTERS_AUTH_BAD_TOKEN,
+                                         "token has no jti");
+        }
+
+        return ngx_http_gonsters_auth_reject(r, NGX_HTTP_GONSTERS_AUTH_REVOKED,
+                                             "token revoked");
+    }
+
+    if (rc == NGX_AGAIN) {
+        return ngx_http_gonsters_revoke_unavailable(r);
+    }
 
     ctx->authenticated = 1;
     ngx_http_set_ctx(r, ctx, ngx_http_gonsters_auth_module);
