@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_gonsters_module.h"
+#include "ngx_http_gonsters_users.h"
 
 
 typedef ngx_int_t (*ngx_http_gonsters_endpoint_pt)(ngx_http_request_t *r);
@@ -25,7 +26,8 @@ static char *ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /* the accepted values of "gonsters_endpoint", for its error message */
 #define NGX_HTTP_GONSTERS_ENDPOINT_NAMES                                     \
-    "health, health_postgres, health_redis, health_influxdb, metrics"
+    "health, health_postgres, health_redis, health_influxdb, metrics, "     \
+    "login, refresh, me, register"
 
 static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH },
@@ -33,6 +35,10 @@ static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health_redis"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH_REDIS },
     { ngx_string("health_influxdb"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH_INFLUXDB },
     { ngx_string("metrics"), NGX_HTTP_GONSTERS_ENDPOINT_METRICS },
+    { ngx_string("login"), NGX_HTTP_GONSTERS_ENDPOINT_LOGIN },
+    { ngx_string("refresh"), NGX_HTTP_GONSTERS_ENDPOINT_REFRESH },
+    { ngx_string("me"), NGX_HTTP_GONSTERS_ENDPOINT_ME },
+    { ngx_string("register"), NGX_HTTP_GONSTERS_ENDPOINT_REGISTER },
     { ngx_null_string, 0 }
 };
 
@@ -44,7 +50,11 @@ static ngx_http_gonsters_endpoint_pt
     ngx_http_gonsters_health_handler,
     ngx_http_gonsters_health_handler,
     ngx_http_gonsters_health_handler,
-    ngx_http_gonsters_metrics_handler
+    ngx_http_gonsters_metrics_handler,
+    ngx_http_gonsters_login_handler,
+    ngx_http_gonsters_refresh_handler,
+    ngx_http_gonsters_me_handler,
+    ngx_http_gonsters_register_handler
 };
 
 
