@@ -16,9 +16,16 @@ cat <<MSG
 
 Gonsters is running; logs and data are under $run.
 
-  API:        curl -s http://127.0.0.1:$GONSTERS_NGINX_PORT/health
+  Health:     curl -s http://127.0.0.1:$GONSTERS_NGINX_PORT/health
   Demo users: operator1, supervisor1, manager1 (password Password123!)
               and the seed's seven machines are in PostgreSQL.
+  Log in and call the API with the token:
+    token=\$(curl -s http://127.0.0.1:$GONSTERS_NGINX_PORT/api/v1/auth/login \\
+        -H 'Content-Type: application/json' \\
+        -d '{"username":"manager1","password":"Password123!"}' \\
+        | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+    curl -s http://127.0.0.1:$GONSTERS_NGINX_PORT/api/v1/auth/me \\
+        -H "Authorization: Bearer \$token"
   PostgreSQL: psql -h 127.0.0.1 -p $GONSTERS_PG_PORT -U gonsters gonsters
   InfluxDB:   curl -sG http://127.0.0.1:$GONSTERS_INFLUX_PORT/query \\
                    --data-urlencode 'q=SHOW RETENTION POLICIES ON gonsters'

@@ -357,6 +357,11 @@ http {
     gonsters_influxdb_location /_influxdb;
     gonsters_influxdb_database gonsters;
 
+    gonsters_jwt_key $run/secrets/jwt_secret;
+    gonsters_revocation_zone 10m;
+
+    limit_req_zone \$binary_remote_addr zone=gonsters_login:10m rate=30r/m;
+
     upstream gonsters_influxdb {
         server 127.0.0.1:$influx_port;
         keepalive 8;
@@ -374,6 +379,17 @@ http {
             allow 127.0.0.1;
             deny all;
             gonsters_endpoint metrics;
+        }
+
+        location = /api/v1/auth/login {
+            limit_req zone=gonsters_login burst=10 nodelay;
+            gonsters_endpoint login;
+        }
+        location = /api/v1/auth/refresh  { gonsters_endpoint refresh; }
+        location = /api/v1/auth/register { gonsters_endpoint register; }
+        location = /api/v1/auth/me {
+            gonsters_auth jwt;
+            gonsters_endpoint me;
         }
 
         location /_influxdb/ {
