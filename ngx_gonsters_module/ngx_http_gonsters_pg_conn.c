@@ -21,6 +21,7 @@
 
 
 #include "ngx_http_gonsters_pg_conn.h"
+#include "ngx_http_gonsters_conn.h"
 
 #include <sys/stat.h>
 
@@ -441,17 +442,12 @@ ngx_http_gonsters_pg_wrap(ngx_http_gonsters_pg_conn_t *pc)
         return NGX_ERROR;
     }
 
-    c = ngx_get_connection(fd, pc->log);
+    c = ngx_http_gonsters_conn_wrap(fd, pc, ngx_http_gonsters_pg_read_handler,
+                                    ngx_http_gonsters_pg_write_handler,
+                                    pc->log);
     if (c == NULL) {
         return NGX_ERROR;
     }
-
-    c->data = pc;
-    c->read->log = pc->log;
-    c->write->log = pc->log;
-    c->read->handler = ngx_http_gonsters_pg_read_handler;
-    c->write->handler = ngx_http_gonsters_pg_write_handler;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
 
     pc->c = c;
     pc->ino = st.st_ino;
@@ -483,32 +479,7 @@ ngx_http_gonsters_pg_unwrap(ngx_http_gonsters_pg_conn_t *pc)
 
     pc->c = NULL;
 
-    if (ngx_del_conn) {
-        ngx_del_conn(c, NGX_CLOSE_EVENT);
-
-    } else {
-        if (c->read->active || c->read->disabled) {
-            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-        }
-
-        if (c->write->active || c->write->disabled) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-        }
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->read->closed = 1;
-    c->write->closed = 1;
-
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t) -1;
+    ngx_http_gonsters_conn_release(c);
 }
 
 

@@ -21,6 +21,7 @@
 
 
 #include "ngx_http_gonsters_redis.h"
+#include "ngx_http_gonsters_conn.h"
 
 
 #define NGX_HTTP_GONSTERS_REDIS_READ_ROUNDS  64
@@ -35,7 +36,6 @@ static void ngx_http_gonsters_redis_read_handler(ngx_event_t *rev);
 static void ngx_http_gonsters_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_gonsters_redis_event_failed(
     ngx_http_gonsters_redis_link_t *link);
-static void ngx_http_gonsters_redis_release(ngx_connection_t *c);
 
 
 ngx_int_t
@@ -44,17 +44,13 @@ ngx_http_gonsters_redis_link(ngx_http_gonsters_redis_link_t *link,
 {
     ngx_connection_t  *c;
 
-    c = ngx_get_connection(ac->c.fd, log);
+    c = ngx_http_gonsters_conn_wrap(ac->c.fd, link,
+                                    ngx_http_gonsters_redis_read_handler,
+                                    ngx_http_gonsters_redis_write_handler,
+                                    log);
     if (c == NULL) {
         return NGX_ERROR;
     }
-
-    c->data = link;
-    c->read->log = log;
-    c->write->log = log;
-    c->read->handler = ngx_http_gonsters_redis_read_handler;
-    c->write->handler = ngx_http_gonsters_redis_write_handler;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
 
     link->ac = ac;
     link->connection = c;
@@ -150,7 +146,8 @@ ngx_http_gonsters_redis_cleanup(void *privdata)
     ac = link->ac;
 
     if (link->connection != NULL) {
-        ngx_http_gonsters_redis_release(link->connection);
+        /* hiredis closes the socket next */
+        ngx_http_gonsters_conn_release(link->connection);
         link->connection = NULL;
     }
 
@@ -278,50 +275,4 @@ ngx_http_gonsters_redis_event_failed(ngx_http_gonsters_redis_link_t *link)
 {
     link->error = 1;
     ngx_post_event(link->connection->read, &ngx_posted_events);
-}
-
-
-/* ngx_close_connection() without closing the socket, which hiredis owns */
-
-static void
-ngx_http_gonsters_redis_release(ngx_connection_t *c)
-{
-    if (c->read->timer_set) {
-        ngx_del_timer(c->read);
-    }
-
-    if (c->write->timer_set) {
-        ngx_del_timer(c->write);
-    }
-
-    /* NGX_CLOSE_EVENT: no system call, hiredis closes the socket next */
-
-    if (ngx_del_conn) {
-        ngx_del_conn(c, NGX_CLOSE_EVENT);
-
-    } else {
-        if (c->read->active || c->read->disabled) {
-            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-        }
-
-        if (c->write->active || c->write->disabled) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-        }
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->read->closed = 1;
-    c->write->closed = 1;
-    c->idle = 0;
-
-    ngx_free_connection(c);
-
-    c->fd = (ngx_socket_t) -1;
 }

@@ -16,13 +16,13 @@ use lib 't/lib';
 use Digest::SHA qw(sha1_hex);
 use File::Temp;
 use HTTP::Tiny;
-use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Gonsters::Test qw(env_or_bail free_port http json_body time_scale wait_until);
+use Gonsters::Test qw(child_pids env_or_bail finish_requests free_port http json_body
+                     start_request time_scale wait_until);
 
 my $ts = time_scale();
 my $run = env_or_bail('GONSTERS_RUN_DIR');
@@ -91,55 +91,6 @@ END {
 
 sub stop_influxd { $stopped = 1; Gonsters::Test::stall('influxdb'); }
 sub cont_influxd { Gonsters::Test::resume('influxdb'); $stopped = 0; }
-
-# raw requests, many at once
-sub start_request {
-    my ($port, $method, $path, %opt) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-        or die "connect to $port: $!";
-    my $body = $opt{body} // '';
-    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
-    $req .= "$_->[0]: $_->[1]\r\n" for @{ $opt{headers} || [] };
-    $req .= 'Content-Length: ' . length($body) . "\r\n" if $method eq 'POST';
-    print $s "$req\r\n$body";
-    return { sock => $s, start => time, buf => '' };
-}
-
-sub finish_requests {
-    my ($timeout, @reqs) = @_;
-    my %by = map { fileno($_->{sock}) => $_ } @reqs;
-    my $sel = IO::Select->new(map { $_->{sock} } @reqs);
-    my $deadline = time + $timeout;
-    while ($sel->count && time < $deadline) {
-        for my $s ($sel->can_read(0.02)) {
-            my $r = $by{fileno $s};
-            my $n = sysread($s, my $chunk, 65536);
-            if ($n) { $r->{buf} .= $chunk; next }
-            $r->{elapsed} = time - $r->{start};
-            $sel->remove($s);
-            close $s;
-        }
-    }
-    for my $r (@reqs) {
-        ($r->{status}) = $r->{buf} =~ m{^HTTP/1\.[01] (\d{3})};
-        $r->{status} //= 0;
-        (undef, $r->{body}) = split /\r\n\r\n/, $r->{buf}, 2;
-        $r->{json} = eval { JSON::PP->new->decode($r->{body} // '') };
-    }
-    return @reqs;
-}
-
-sub worker_pids {
-    my ($master) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        push @pids, $pid if $ppid == $master;
-    }
-    return @pids;
-}
 
 # the result of a query location: (outer JSON, InfluxDB's JSON)
 sub result {
@@ -423,7 +374,7 @@ is(post($P, '/write', "up v=1i 1\n")->{status}, 200, 'and writes to it');
 
 # ---- HUP and QUIT under load ----------------------------------------------------------------------
 
-my ($old_worker) = worker_pids($t->{pid});
+my ($old_worker) = child_pids($t->{pid});
 stop_influxd();
 @reqs = map { start_request($P, 'GET', '/query?q=' . enc('SELECT count(speed) FROM big')) } 1 .. 10;
 push @reqs, map { start_request($P, 'POST', '/write', body => "hup v=${_}i $_\n") } 1 .. 5;

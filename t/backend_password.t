@@ -11,11 +11,10 @@ use warnings;
 use lib 't/lib';
 
 use IO::Select;
-use IO::Socket::INET;
-use JSON::PP;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Gonsters::Test qw(http json_body time_scale wait_until);
+use Gonsters::Test qw(child_pids finish_requests http json_body start_request
+                     time_scale wait_until);
 
 my $SEED_HASH = '$2b$12$n9HvhqwuSB6MGz3PycRaQuCemlw8/L7XqTc0KouXIlkCozucsHfGa';
 my $ts = time_scale();
@@ -28,52 +27,6 @@ sub enc {
 }
 
 sub vpath { '/verify?password=' . enc($_[0]) . '&hash=' . enc($_[1]) }
-
-# ---- raw concurrent requests ---------------------------------------------
-
-sub start_request {
-    my ($port, $path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-        or die "connect to $port: $!";
-    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    return { sock => $s, start => time, buf => '' };
-}
-
-sub finish_requests {
-    my ($timeout, @reqs) = @_;
-    my %by = map { fileno($_->{sock}) => $_ } @reqs;
-    my $sel = IO::Select->new(map { $_->{sock} } @reqs);
-    my $deadline = time + $timeout;
-    while ($sel->count && time < $deadline) {
-        for my $s ($sel->can_read(0.02)) {
-            my $r = $by{fileno $s};
-            my $n = sysread($s, my $chunk, 65536);
-            if ($n) { $r->{buf} .= $chunk; next }
-            $r->{elapsed} = time - $r->{start};
-            $sel->remove($s);
-            close $s;
-        }
-    }
-    for my $r (@reqs) {
-        ($r->{status}) = $r->{buf} =~ m{^HTTP/1\.[01] (\d{3})};
-        $r->{status} //= 0;
-        (undef, $r->{body}) = split /\r\n\r\n/, $r->{buf}, 2;
-        $r->{json} = eval { JSON::PP->new->decode($r->{body} // '') };
-    }
-    return @reqs;
-}
-
-sub worker_pids {
-    my ($master) = @_;
-    my @pids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        push @pids, $pid if $ppid == $master;
-    }
-    return @pids;
-}
 
 sub active_connections {
     my ($t) = @_;
@@ -169,7 +122,7 @@ $y->stop;
 
 # ---- hashing never blocks the worker -------------------------------------------
 
-my @verifies = map { start_request($t->port, vpath('Password123!', $SEED_HASH)) } 1 .. 4;
+my @verifies = map { start_request($t->port, GET => vpath('Password123!', $SEED_HASH)) } 1 .. 4;
 sleep 0.02;
 my ($slowest, $ok) = (0, 0);
 for (1 .. 50) {
@@ -202,7 +155,7 @@ diag(sprintf '4 concurrent verifications took %.3f s', $longest);
 
 # ---- clients that go away while their hash is computed -------------------------
 
-my @gone = map { start_request($t->port, vpath('Password123!', $SEED_HASH)) } 1 .. 3;
+my @gone = map { start_request($t->port, GET => vpath('Password123!', $SEED_HASH)) } 1 .. 3;
 sleep 0.05;
 close $_->{sock} for @gone;
 ok(wait_until(5 * $ts, sub { active_connections($t) == 1 }),
@@ -212,8 +165,8 @@ is((json_body($res) || {})->{match}, 1, 'and the worker goes on verifying');
 
 # ---- HUP and QUIT while hashing ---------------------------------------------------
 
-my ($old_worker) = worker_pids($t->{pid});
-@verifies = map { start_request($t->port, vpath('Password123!', $SEED_HASH)) } 1 .. 4;
+my ($old_worker) = child_pids($t->{pid});
+@verifies = map { start_request($t->port, GET => vpath('Password123!', $SEED_HASH)) } 1 .. 4;
 sleep 0.05;
 $t->signal('HUP');
 @verifies = finish_requests(10 * $ts, @verifies);
@@ -223,7 +176,7 @@ ok(wait_until(10 * $ts, sub { !kill 0, $old_worker }), 'the old worker exits aft
 $res = http(GET => $t->url(vpath('Password123!', $SEED_HASH)));
 is((json_body($res) || {})->{match}, 1, 'the new worker verifies');
 
-@verifies = map { start_request($t->port, vpath('Password123!', $SEED_HASH)) } 1 .. 2;
+@verifies = map { start_request($t->port, GET => vpath('Password123!', $SEED_HASH)) } 1 .. 2;
 sleep 0.05;
 $t0 = time;
 $t->signal('QUIT');
@@ -243,7 +196,7 @@ my $deadline_ms = $ENV{GONSTERS_VALGRIND} ? 300 : 400;
 $slow_conf =~ s/threads=4/threads=1/;
 my $s = Gonsters::Test->new->write_config($slow_conf);
 $s->run;
-@verifies = map { start_request($s->port, vpath('Password123!', $SEED_HASH)) } 1 .. 4;
+@verifies = map { start_request($s->port, GET => vpath('Password123!', $SEED_HASH)) } 1 .. 4;
 @verifies = finish_requests(10 * $ts, @verifies);
 my @late = grep { $_->{status} == 503 } @verifies;
 my @done = grep { $_->{status} == 200 && ($_->{json} || {})->{match} } @verifies;
@@ -261,7 +214,7 @@ SKIP: {
 }
 
 # a stop right after the deadlines: the worker waits for the abandoned tasks
-@verifies = map { start_request($s->port, vpath('Password123!', $SEED_HASH)) } 1 .. 3;
+@verifies = map { start_request($s->port, GET => vpath('Password123!', $SEED_HASH)) } 1 .. 3;
 @verifies = finish_requests(10 * $ts, @verifies);
 ok(!grep({ $_->{status} != 503 && $_->{status} != 200 } @verifies), 'three more, answered');
 $s->stop;       # no alert (open sockets, a task in a pool of an exited worker), no leak

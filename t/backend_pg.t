@@ -14,13 +14,12 @@ use warnings;
 use lib 't/lib';
 
 use Cwd qw(abs_path);
-use IO::Select;
-use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use JSON::PP;
-use Gonsters::Test qw(env_or_bail http json_body psql wait_until);
+use Gonsters::Test qw(env_or_bail finish_requests http json_body psql
+                     start_request wait_until);
 
 my $run_dir = env_or_bail('GONSTERS_RUN_DIR');
 my $dsn = env_or_bail('GONSTERS_PG_DSN');
@@ -100,46 +99,6 @@ sub uri_escape {
     utf8::encode($s) if utf8::is_utf8($s);
     $s =~ s/([^A-Za-z0-9\-._~])/sprintf('%%%02X', ord $1)/ge;
     return $s;
-}
-
-# requests in flight: fire() sends, collect() reads the answers
-sub fire {
-    my ($t, $path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port,
-                                  Timeout => 3)
-        or die "connect: $!";
-    $s->autoflush(1);
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    return { sock => $s, path => $path, t0 => time, buf => '' };
-}
-
-sub collect {
-    my ($timeout, @reqs) = @_;
-    my $sel = IO::Select->new(map { $_->{sock} } @reqs);
-    my %by = map { fileno($_->{sock}) => $_ } @reqs;
-    my $deadline = time + $timeout;
-    while ($sel->count && time < $deadline) {
-        for my $s ($sel->can_read($deadline - time)) {
-            my $r = $by{fileno $s};
-            my $n = sysread $s, my $chunk, 65536;
-            if ($n) { $r->{buf} .= $chunk; next }
-            $r->{elapsed} = time - $r->{t0};
-            $sel->remove($s);
-            close $s;
-            my ($head, $body) = split /\r\n\r\n/, $r->{buf}, 2;
-            ($r->{status}) = ($head // '') =~ m{^HTTP/1\.\d (\d+)};
-            $r->{headers}{lc $1} = $2
-                while ($head // '') =~ /^([\w-]+):\s*(.*?)\r?$/mg;
-            $r->{content} = $body;
-        }
-    }
-    for my $r (@reqs) {
-        next if defined $r->{status};
-        $r->{status} = 0;
-        $r->{elapsed} = time - $r->{t0};
-        close $r->{sock};
-    }
-    return @reqs;
 }
 
 sub statuses { join ',', map { $_->{status} } @_ }
@@ -451,7 +410,7 @@ is_deeply(json_body($res)->{rows}, [['detached', 'x']], '... with its row');
 # many calls through one worker run concurrently
 {
     my $t0 = time;
-    my @r = collect(10 * $S, map { fire($t, '/sleep?s=0.5') } 1 .. 20);
+    my @r = finish_requests(10 * $S, map { start_request($t->port, GET => '/sleep?s=0.5') } 1 .. 20);
     my $elapsed = time - $t0;
     is(statuses(@r), join(',', (200) x 20), '20 concurrent pg_sleep(0.5)');
     cmp_ok($elapsed, '<', 4 * $S, '... finish together, not one after another')
@@ -463,8 +422,8 @@ is_deeply(json_body($res)->{rows}, [['detached', 'x']], '... with its row');
 
 # clients that go away while their call runs or waits
 {
-    my @gone = map { fire($t, '/sleep?s=0.6') } 1 .. 3;
-    push @gone, fire($t, '/det_sleep?s=0.6');
+    my @gone = map { start_request($t->port, GET => '/sleep?s=0.6') } 1 .. 3;
+    push @gone, start_request($t->port, GET => '/det_sleep?s=0.6');
     sleep 0.2;
     close $_->{sock} for @gone;
     my $res = get($t, '/q?v=still');
@@ -472,16 +431,16 @@ is_deeply(json_body($res)->{rows}, [['detached', 'x']], '... with its row');
     ok(wait_until(3 * $S, sub { backends($app_a, "AND state = 'active' "
                                    . "AND query LIKE '%pg_sleep%'") == 0 }),
        'the abandoned calls finished on the server');
-    my @r = collect(5 * $S, map { fire($t, '/q?v=after') } 1 .. 20);
+    my @r = finish_requests(5 * $S, map { start_request($t->port, GET => '/q?v=after') } 1 .. 20);
     is(statuses(@r), join(',', (200) x 20), 'the pool serves 20 calls afterwards');
 }
 
 # HUP with 20 calls in flight
 {
-    my @r = map { fire($t, '/sleep?s=0.5') } 1 .. 20;
+    my @r = map { start_request($t->port, GET => '/sleep?s=0.5') } 1 .. 20;
     sleep 0.15;
     $t->signal('HUP');
-    @r = collect(10 * $S, @r);
+    @r = finish_requests(10 * $S, @r);
     is(statuses(@r), join(',', (200) x 20), 'HUP: the 20 calls in flight complete');
     ok(wait_until(5 * $S, sub { backends($app_a) == 0 }),
        '... the old worker closes its idle connections and exits');
@@ -491,11 +450,11 @@ is_deeply(json_body($res)->{rows}, [['detached', 'x']], '... with its row');
 
 # QUIT with 20 calls in flight
 {
-    my @r = map { fire($t, '/sleep?s=0.5') } 1 .. 20;
+    my @r = map { start_request($t->port, GET => '/sleep?s=0.5') } 1 .. 20;
     sleep 0.15;
     my $t0 = time;
     $t->signal('QUIT');
-    @r = collect(10 * $S, @r);
+    @r = finish_requests(10 * $S, @r);
     is(statuses(@r), join(',', (200) x 20), 'QUIT: the 20 calls in flight complete');
     my $pid = $t->{pid};
     ok(wait_until(5 * $S, sub { !kill 0, $pid }), '... and nginx exits');
@@ -517,8 +476,8 @@ $t->run;
 
 # the queue is bounded
 {
-    collect(5 * $S, map { fire($t, '/sleep?s=0.1') } 1 .. 2);
-    my @r = collect(5 * $S, map { fire($t, '/sleep?s=0.2') } 1 .. 6);
+    finish_requests(5 * $S, map { start_request($t->port, GET => '/sleep?s=0.1') } 1 .. 2);
+    my @r = finish_requests(5 * $S, map { start_request($t->port, GET => '/sleep?s=0.2') } 1 .. 6);
     my @ok = grep { $_->{status} == 200 } @r;
     my @full = grep { $_->{status} == 503 } @r;
     is(scalar @ok, 4, 'pool 2 + queue 2: four calls are served')
@@ -532,9 +491,9 @@ $t->run;
 
 # SIGSTOP: calls fail within the deadline, other requests are not slowed
 {
-    collect(5 * $S, map { fire($t, '/sleep?s=0.1') } 1 .. 2);
+    finish_requests(5 * $S, map { start_request($t->port, GET => '/sleep?s=0.1') } 1 .. 2);
     pg_stall();
-    my @r = map { fire($t, '/q?v=stalled') } 1 .. 4;
+    my @r = map { start_request($t->port, GET => '/q?v=stalled') } 1 .. 4;
     my $slow = 0;
     for (1 .. 8) {
         my $res = get($t, '/plain');
@@ -542,12 +501,12 @@ $t->run;
         sleep 0.05;
     }
     is($slow, 0, 'SIGSTOP: a location without PostgreSQL stays prompt');
-    @r = collect(5 * $S, @r);
+    @r = finish_requests(5 * $S, @r);
     is(statuses(@r), '503,503,503,503', '... calls needing it get 503');
     ok(!grep({ $_->{elapsed} > 1.8 * $S } @r), '... within the deadline (1s)')
         or diag(join ' ', map { $_->{elapsed} } @r);
     ok(!grep({ !$_->{headers}{'retry-after'} } @r), '... with Retry-After');
-    is(json_body($r[0])->{status}, 'error', '... and a JSON error body');
+    is($r[0]{json}{status}, 'error', '... and a JSON error body');
 
     # the connect to the stalled server times out (500ms), the pool backs off
     $res = get($t, '/q?v=probe');
@@ -562,7 +521,7 @@ $t->run;
     pg_resume();
     ok(wait_until(5 * $S, sub { get($t, '/q?v=back')->{status} == 200 }),
        'SIGCONT: calls succeed again, without a reload');
-    @r = collect(5 * $S, map { fire($t, '/q?v=all') } 1 .. 4);
+    @r = finish_requests(5 * $S, map { start_request($t->port, GET => '/q?v=all') } 1 .. 4);
     # one connection may be open: 1 + 2 queued are served, one is refused
     cmp_ok(scalar(grep { $_->{status} == 200 } @r), '>=', 3,
            '... concurrent ones too (' . statuses(@r) . ')');
@@ -572,7 +531,7 @@ $t->run;
 
 # pg_ctl restart while requests run: nothing hangs, no broken connection
 {
-    collect(5 * $S, map { fire($t, '/sleep?s=0.1') } 1 .. 2);
+    finish_requests(5 * $S, map { start_request($t->port, GET => '/sleep?s=0.1') } 1 .. 2);
     cmp_ok(backends($app_b), '>=', 1, 'idle connections before the restart');
 
     pipe my $rd, my $wr or die $!;
@@ -604,7 +563,7 @@ $t->run;
     note('statuses during the restart: ' . join ',', @st);
 
     # an idle connection killed by the restart is never handed out
-    collect(5 * $S, map { fire($t, '/sleep?s=0.1') } 1 .. 2);
+    finish_requests(5 * $S, map { start_request($t->port, GET => '/sleep?s=0.1') } 1 .. 2);
     ok(pg_ctl('-l', "$pgdir/server.log", '-m', 'fast', '-w', 'restart'),
        'pg_ctl restart with two idle connections');
     my @after = map { get($t, "/q?v=after$_")->{status} } 1 .. 6;

@@ -12,13 +12,13 @@ use warnings;
 use lib 't/lib';
 
 use HTTP::Tiny;
-use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(setsid);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Gonsters::Test qw(env_or_bail http json_body time_scale wait_until);
+use Gonsters::Test qw(env_or_bail finish_requests http json_body start_request
+                     time_scale wait_until);
 
 my $run = env_or_bail('GONSTERS_RUN_DIR');
 my $redis_port = env_or_bail('GONSTERS_REDIS_PORT');
@@ -143,53 +143,6 @@ sub state {
     my ($t) = @_;
     return (get_json($t, '/state'))[1] || {};
 }
-
-# requests sent at once on their own connections; finish_requests() reads
-# the answers: [{status, headers, body, elapsed}]
-sub start_requests {
-    my ($t, @paths) = @_;
-    my @h;
-    for my $path (@paths) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port)
-            or die "connect: $!";
-        binmode $s;
-        syswrite $s, "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-        $s->blocking(0);
-        push @h, { sock => $s, start => time, buf => '' };
-    }
-    return \@h;
-}
-
-sub finish_requests {
-    my ($h, $timeout) = @_;
-    my %by = map { (fileno($_->{sock}) => $_) } @$h;
-    my $sel = IO::Select->new(map { $_->{sock} } @$h);
-    my $deadline = time + $timeout;
-    while ($sel->count && time < $deadline) {
-        for my $s ($sel->can_read(0.05)) {
-            my $r = $by{fileno $s};
-            my $n = sysread $s, my $chunk, 65536;
-            next if !defined $n && $!{EAGAIN};
-            if ($n) { $r->{buf} .= $chunk; next; }
-            $r->{done} = time;
-            $sel->remove($s);
-            close $s;
-        }
-    }
-    my @out;
-    for my $r (@$h) {
-        my ($head, $body) = split /\r\n\r\n/, $r->{buf}, 2;
-        my ($status) = ($head // '') =~ m{^HTTP/1\.\d (\d+)};
-        my %headers = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () }
-                      split /\r\n/, $head // '';
-        push @out, { status => $status // 0, headers => \%headers,
-                     body => $body // '', done => $r->{done},
-                     elapsed => ($r->{done} // time) - $r->{start} };
-    }
-    return \@out;
-}
-
-sub abort_requests { close $_->{sock} for @{$_[0]}; }
 
 # children that request PATH in a loop for SECONDS, new connection each time;
 # returns a closure that waits for them and returns every status seen
@@ -339,7 +292,7 @@ is_deeply($box->()->{last}, [@burst[36 .. 99]], 'the last of the burst intact');
 # ---- Redis stalled (SIGSTOP) --------------------------------------------
 
 redis_stop();
-my $stalled = start_requests($t, map { "/get?k=${key}v0" } 1 .. 10);
+my @stalled = map { start_request($t->port, GET => "/get?k=${key}v0") } 1 .. 10;
 ok(wait_until(2 * $scale, sub { state($t)->{pending} == 10 }),
    'ten calls pending on the stalled Redis');
 my $slowest = 0;
@@ -350,14 +303,14 @@ for (1 .. 5) {
     $r->{status} == 200 or fail('return 200 answers while Redis is stalled');
 }
 cmp_ok($slowest, '<', 0.25 * $scale, 'return 200 stays prompt meanwhile');
-my $answers = finish_requests($stalled, 5 * $scale);
-is(scalar(grep { $_->{status} == 503 } @$answers), 10,
+my @answers = finish_requests(5 * $scale, @stalled);
+is(scalar(grep { $_->{status} == 503 } @answers), 10,
    'the stalled calls answer 503');
-is(scalar(grep { defined $_->{headers}{'retry-after'} } @$answers), 10,
+is(scalar(grep { defined $_->{headers}{'retry-after'} } @answers), 10,
    'with Retry-After');
 is(scalar(grep { (eval { decode_json($_->{body}) } || {})->{status} eq 'error' }
-          @$answers), 10, 'and a JSON error');
-my @times = sort { $a <=> $b } map { $_->{elapsed} } @$answers;
+          @answers), 10, 'and a JSON error');
+my @times = sort { $a <=> $b } map { $_->{elapsed} } @answers;
 cmp_ok($times[0], '>=', 0.4, 'not before the 500ms deadline');
 cmp_ok($times[-1], '<', 1.2 * $scale, 'and soon after it');
 
@@ -383,10 +336,10 @@ ok(wait_until(3 * $scale, sub { ($box->()->{count} // 0) == $count + 1 }),
 # ---- clients that go away while their call is pending ---------------------
 
 redis_stop();
-my $gone = start_requests($t, map { "/get?k=${key}v0" } 1 .. 20);
+my @gone = map { start_request($t->port, GET => "/get?k=${key}v0") } 1 .. 20;
 ok(wait_until(2 * $scale, sub { state($t)->{pending} == 20 }),
    'twenty calls pending');
-abort_requests($gone);
+close $_->{sock} for @gone;
 my $aborted = sub {
     open my $fh, '<', $t->prefix . '/logs/access.log' or return 0;
     return scalar grep { m{"GET /get\S* HTTP/1\.0" 499 } } <$fh>;
@@ -401,10 +354,10 @@ is(http(GET => $t->url("/get?k=${key}v0"))->{status}, 200,
 
 # again, but the deadline of the detached calls expires
 redis_stop();
-$gone = start_requests($t, map { "/get?k=${key}v0" } 1 .. 20);
+@gone = map { start_request($t->port, GET => "/get?k=${key}v0") } 1 .. 20;
 ok(wait_until(2 * $scale, sub { state($t)->{pending} == 20 }),
    'twenty calls pending again');
-abort_requests($gone);
+close $_->{sock} for @gone;
 ok(wait_until(2 * $scale, sub { $aborted->() == 40 }), 'their requests end');
 sleep 0.8 * $scale;
 is(state($t)->{pending}, 0, 'the deadline dropped the detached calls');
@@ -455,7 +408,7 @@ ok(wait_until(5 * $scale, sub { state($t2)->{connected} }), 'second nginx connec
 
 redis_stop();
 $start = time;
-my $many = start_requests($t2, map { "/incr?k=${key}many" } 1 .. 200);
+my @many = map { start_request($t2->port, GET => "/incr?k=${key}many") } 1 .. 200;
 ok(wait_until(2 * $scale, sub { state($t2)->{pending} == 200 }),
    '200 calls in flight at once on one worker')
     or diag explain state($t2);
@@ -464,13 +417,13 @@ is(http(GET => $t2->url('/ok'))->{status}, 200, 'return 200 meanwhile');
 cmp_ok(time - $ok_start, '<', 0.25 * $scale, 'promptly');
 my $cont = time;
 redis_cont();
-$answers = finish_requests($many, 10 * $scale);
-is(scalar(grep { $_->{status} == 200 } @$answers), 200, 'all 200 answer 200');
+@answers = finish_requests(10 * $scale, @many);
+is(scalar(grep { $_->{status} == 200 } @answers), 200, 'all 200 answer 200');
 my @n = sort { $a <=> $b }
         map { (eval { decode_json($_->{body}) } || {})->{reply}{value} // 0 }
-        @$answers;
+        @answers;
 is_deeply(\@n, [1 .. 200], 'each call got its own reply');
-my ($last) = sort { $b <=> $a } map { $_->{done} // 1e10 } @$answers;
+my ($last) = sort { $b <=> $a } map { $_->{done} // 1e10 } @answers;
 cmp_ok($last - $cont, '<', 1 * $scale, 'all within a second of SIGCONT');
 my $clients = resp('CLIENT', 'LIST') // '';
 # the 200 INCRs came over one connection (other clients of the stack's

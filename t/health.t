@@ -8,11 +8,10 @@ use warnings;
 use lib 't/lib';
 
 use HTTP::Tiny;
-use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Gonsters::Test qw(env_or_bail http json_body resume stall time_scale
-                      wait_until);
+use Gonsters::Test qw(env_or_bail finish_requests http json_body resume stall
+                      start_request time_scale wait_until);
 
 my $S = time_scale();
 my $pg = env_or_bail('GONSTERS_PG_PORT');
@@ -128,27 +127,14 @@ ok(metric('gonsters_cache_requests_total{cache="health",result="hit"}') >= 90,
 
 # --- a stalled store: answers within its timeout, others stay prompt ----------
 
-# open concurrent requests on raw sockets, then read them all
+# concurrent requests on raw sockets, then the statuses of their answers
 sub fire {
     my ($path, $n) = @_;
-    my @socks;
-    for (1 .. $n) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->port)
-            or die "connect: $!";
-        print $s "GET $path HTTP/1.0\r\nHost: t\r\n\r\n";
-        push @socks, $s;
-    }
-    return @socks;
+    return map { start_request($t->port, GET => $path) } 1 .. $n;
 }
 
 sub collect {
-    my @statuses;
-    for my $s (@_) {
-        local $/;
-        my $text = <$s> // '';
-        push @statuses, $text =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0;
-    }
-    return @statuses;
+    return map { $_->{status} } finish_requests(10 * $S, @_);
 }
 
 for my $case (['postgres', 503, 'unhealthy'], ['influxdb', 503, 'unhealthy'],
@@ -161,7 +147,7 @@ for my $case (['postgres', 503, 'unhealthy'], ['influxdb', 503, 'unhealthy'],
     stall($service);
 
     my $start = time;
-    my @socks = fire('/health', 30);
+    my @reqs = fire('/health', 30);
 
     # requests that do not need the store answer at once
     my $other = get('/other');
@@ -173,7 +159,7 @@ for my $case (['postgres', 503, 'unhealthy'], ['influxdb', 503, 'unhealthy'],
         is($r->{status}, 200, "$dep stalled: /health/$up still 200");
     }
 
-    my @statuses = collect(@socks);
+    my @statuses = collect(@reqs);
     my $elapsed = time - $start;
     is(scalar(grep { $_ == $code } @statuses), 30,
        "$dep stalled: 30 concurrent /health answered $code");
@@ -206,7 +192,7 @@ my ($runner) = fire('/health', 1);
 sleep 0.1;
 my @waiting = fire('/health', 5);
 sleep 0.1;
-close $runner;
+close $runner->{sock};
 my $start = time;
 my @statuses = collect(@waiting);
 is(scalar(grep { $_ == 503 || $_ == 200 } @statuses), 5,

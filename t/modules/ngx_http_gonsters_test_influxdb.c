@@ -19,7 +19,7 @@
 
 
 #include "ngx_http_gonsters_influxdb.h"
-#include "gn_json.h"
+#include "ngx_http_gonsters_testlib.h"
 
 
 typedef enum {
@@ -52,9 +52,6 @@ static ngx_int_t ngx_http_gonsters_test_influxdb_escape(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_gonsters_test_influxdb_arg(ngx_http_request_t *r,
     ngx_uint_t i, ngx_str_t *value);
-static ngx_int_t ngx_http_gonsters_test_influxdb_json_string(
-    ngx_http_request_t *r, const char *head, ngx_str_t *s, const char *tail,
-    ngx_str_t *json);
 static void *ngx_http_gonsters_test_influxdb_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_test_influxdb(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -303,8 +300,8 @@ ngx_http_gonsters_test_influxdb_answer(ngx_http_request_t *r,
                - p;
     json.data[json.len] = '\0';
 
-    if (ngx_http_gonsters_test_influxdb_json_string(r, (char *) json.data,
-                                                    &res->body, "\"}", &json)
+    if (ngx_http_gonsters_test_json_string(r, (char *) json.data, &res->body,
+                                           "\"}", &json)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -339,7 +336,7 @@ ngx_http_gonsters_test_influxdb_escape(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_gonsters_test_influxdb_json_string(r, "{\"escaped\":\"",
+    if (ngx_http_gonsters_test_json_string(r, "{\"escaped\":\"",
                                                     &escaped, "\"}", &json)
         != NGX_OK)
     {
@@ -356,8 +353,6 @@ static ngx_int_t
 ngx_http_gonsters_test_influxdb_arg(ngx_http_request_t *r, ngx_uint_t i,
     ngx_str_t *value)
 {
-    u_char                                      *src, *dst;
-    ngx_str_t                                    raw;
     ngx_http_gonsters_test_influxdb_loc_conf_t  *tlcf;
 
     tlcf = ngx_http_get_module_loc_conf(r,
@@ -369,45 +364,7 @@ ngx_http_gonsters_test_influxdb_arg(ngx_http_request_t *r, ngx_uint_t i,
         return NGX_OK;
     }
 
-    if (ngx_http_complex_value(r, tlcf->arg[i], &raw) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    value->data = ngx_pnalloc(r->pool, raw.len + 1);
-    if (value->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = raw.data;
-    dst = value->data;
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
-    value->len = dst - value->data;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_gonsters_test_influxdb_json_string(ngx_http_request_t *r,
-    const char *head, ngx_str_t *s, const char *tail, ngx_str_t *json)
-{
-    u_char  *p;
-    size_t   lh, lt;
-
-    lh = ngx_strlen(head);
-    lt = ngx_strlen(tail);
-
-    json->len = lh + gn_json_escape_len((char *) s->data, s->len) + lt;
-    json->data = ngx_pnalloc(r->pool, json->len);
-    if (json->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(json->data, head, lh);
-    p = (u_char *) gn_json_escape((char *) p, (char *) s->data, s->len);
-    ngx_memcpy(p, tail, lt);
-
-    return NGX_OK;
+    return ngx_http_gonsters_test_unescaped(r, tlcf->arg[i], value);
 }
 
 
@@ -435,7 +392,6 @@ ngx_http_gonsters_test_influxdb(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t                         *value;
     ngx_uint_t                         i;
     ngx_http_core_loc_conf_t          *clcf;
-    ngx_http_compile_complex_value_t   ccv;
 
     if (tlcf->op) {
         return "is duplicate";
@@ -451,13 +407,9 @@ ngx_http_gonsters_test_influxdb(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-        ccv.cf = cf;
-        ccv.value = &value[i];
-        ccv.complex_value = tlcf->arg[i - 1];
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        if (ngx_http_gonsters_test_compile(cf, &value[i], tlcf->arg[i - 1])
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
     }

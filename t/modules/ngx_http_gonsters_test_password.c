@@ -12,7 +12,7 @@
 
 
 #include "ngx_http_gonsters_password.h"
-#include "gn_json.h"
+#include "ngx_http_gonsters_testlib.h"
 
 
 typedef struct {
@@ -27,8 +27,6 @@ static ngx_int_t ngx_http_gonsters_test_password_verified(
     ngx_http_request_t *r, ngx_int_t match, void *data);
 static ngx_int_t ngx_http_gonsters_test_password_hashed(
     ngx_http_request_t *r, ngx_str_t *hash, void *data);
-static ngx_int_t ngx_http_gonsters_test_password_value(ngx_http_request_t *r,
-    ngx_http_complex_value_t *cv, ngx_str_t *value);
 static void *ngx_http_gonsters_test_password_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_test_password(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -97,14 +95,14 @@ ngx_http_gonsters_test_password_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_gonsters_test_password_value(r, tlcf->password, &password)
+    if (ngx_http_gonsters_test_unescaped(r, tlcf->password, &password)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (tlcf->hash) {
-        if (ngx_http_gonsters_test_password_value(r, tlcf->hash, &hash)
+        if (ngx_http_gonsters_test_unescaped(r, tlcf->hash, &hash)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -160,51 +158,20 @@ static ngx_int_t
 ngx_http_gonsters_test_password_hashed(ngx_http_request_t *r,
     ngx_str_t *hash, void *data)
 {
-    u_char     *p;
-    ngx_str_t   json;
+    ngx_str_t  json;
 
     if (hash == NULL) {
         return ngx_http_gonsters_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "no hash");
     }
 
-    json.len = sizeof("{\"hash\":\"\"}") - 1
-               + gn_json_escape_len((char *) hash->data, hash->len);
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
+    if (ngx_http_gonsters_test_json_string(r, "{\"hash\":\"", hash, "\"}", &json)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(json.data, "{\"hash\":\"", sizeof("{\"hash\":\"") - 1);
-    p = (u_char *) gn_json_escape((char *) p, (char *) hash->data, hash->len);
-    ngx_memcpy(p, "\"}", 2);
-
     return ngx_http_gonsters_send_json(r, NGX_HTTP_OK, &json);
-}
-
-
-static ngx_int_t
-ngx_http_gonsters_test_password_value(ngx_http_request_t *r,
-    ngx_http_complex_value_t *cv, ngx_str_t *value)
-{
-    u_char     *src, *dst;
-    ngx_str_t   raw;
-
-    if (ngx_http_complex_value(r, cv, &raw) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    value->data = ngx_pnalloc(r->pool, raw.len + 1);
-    if (value->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = raw.data;
-    dst = value->data;
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
-    value->len = dst - value->data;
-
-    return NGX_OK;
 }
 
 
@@ -226,7 +193,6 @@ ngx_http_gonsters_test_password(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_uint_t                         i;
     ngx_http_complex_value_t         **cv[2];
     ngx_http_core_loc_conf_t          *clcf;
-    ngx_http_compile_complex_value_t   ccv;
 
     if (tlcf->password) {
         return "is duplicate";
@@ -242,13 +208,9 @@ ngx_http_gonsters_test_password(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-        ccv.cf = cf;
-        ccv.value = &value[i];
-        ccv.complex_value = *cv[i - 1];
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        if (ngx_http_gonsters_test_compile(cf, &value[i], *cv[i - 1])
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
     }

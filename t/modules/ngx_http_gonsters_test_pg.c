@@ -24,6 +24,7 @@
 
 #include "ngx_http_gonsters_pg.h"
 #include "gn_json.h"
+#include "ngx_http_gonsters_testlib.h"
 
 
 typedef struct {
@@ -547,7 +548,6 @@ ngx_http_gonsters_test_pg(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_core_loc_conf_t            *clcf;
     ngx_http_gonsters_test_pg_stmt_t    *ts;
     ngx_http_gonsters_test_pg_param_t   *tp;
-    ngx_http_compile_complex_value_t     ccv;
 
     if (lcf->stmts == NULL) {
         lcf->stmts = ngx_array_create(cf->pool, 2,
@@ -606,12 +606,7 @@ ngx_http_gonsters_test_pg(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             v.len -= 4;
         }
 
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-        ccv.cf = cf;
-        ccv.value = &v;
-        ccv.complex_value = &tp->cv;
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        if (ngx_http_gonsters_test_compile(cf, &v, &tp->cv) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
     }

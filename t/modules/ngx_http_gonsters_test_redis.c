@@ -25,6 +25,7 @@
 
 
 #include "ngx_http_gonsters_redis.h"
+#include "ngx_http_gonsters_testlib.h"
 
 
 #define NGX_HTTP_GONSTERS_TEST_REDIS_KEEP  64
@@ -181,7 +182,6 @@ static ngx_int_t
 ngx_http_gonsters_test_redis_command(ngx_http_request_t *r,
     ngx_http_gonsters_test_redis_loc_conf_t *lcf)
 {
-    u_char                    *dst, *src;
     size_t                    *argvlen;
     ngx_str_t                  value;
     ngx_uint_t                 i, n;
@@ -198,19 +198,12 @@ ngx_http_gonsters_test_redis_command(ngx_http_request_t *r,
     }
 
     for (i = 0; i < n; i++) {
-        if (ngx_http_complex_value(r, &cv[i], &value) != NGX_OK) {
+        if (ngx_http_gonsters_test_unescaped(r, &cv[i], &value) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        dst = ngx_pnalloc(r->pool, value.len + 1);
-        if (dst == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        argv[i] = (const char *) dst;
-        src = value.data;
-        ngx_unescape_uri(&dst, &src, value.len, 0);
-        argvlen[i] = dst - (u_char *) argv[i];
+        argv[i] = (const char *) value.data;
+        argvlen[i] = value.len;
     }
 
     /* a client that goes away terminates the request: the call detaches */
@@ -555,7 +548,6 @@ ngx_http_gonsters_test_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                         *value;
     ngx_uint_t                         i;
     ngx_http_complex_value_t          *cv;
-    ngx_http_compile_complex_value_t   ccv;
 
     if (lcf->what) {
         return "is duplicate";
@@ -575,13 +567,7 @@ ngx_http_gonsters_test_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-        ccv.cf = cf;
-        ccv.value = &value[i];
-        ccv.complex_value = cv;
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        if (ngx_http_gonsters_test_compile(cf, &value[i], cv) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
     }

@@ -13,14 +13,16 @@ use warnings;
 use Exporter qw(import);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
+use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(env_or_bail free_port http json_body psql resume stall
-                    stack_pids time_scale wait_until);
+our @EXPORT_OK = qw(child_pids env_or_bail finish_requests free_port http
+                    json_body psql resume stall stack_pids start_request
+                    time_scale wait_until);
 
 my @instances;
 
@@ -211,6 +213,62 @@ sub json_body {
     return $data;
 }
 
+# Raw requests, many in flight at once, which HTTP::Tiny cannot do:
+# start_request() sends one on its own connection (HTTP/1.0, so that the
+# answer ends with the connection and is never chunked) and returns it
+# as {sock, start, buf}; close its sock to play a client that goes away.
+#   start_request($port, $method, $path, headers => [[name, value], ...],
+#                 body => $body)
+sub start_request {
+    my ($port, $method, $path, %opt) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
+        or die "connect to $port: $!";
+    my $body = $opt{body} // '';
+    my $req = "$method $path HTTP/1.0\r\nHost: localhost\r\n";
+    $req .= "$_->[0]: $_->[1]\r\n" for @{ $opt{headers} || [] };
+    $req .= 'Content-Length: ' . length($body) . "\r\n" if $method eq 'POST';
+    binmode $s;
+    syswrite $s, "$req\r\n$body";
+    return { sock => $s, start => time, buf => '' };
+}
+
+# finish_requests($timeout, @reqs): reads the answers until all are
+# complete or the timeout passes, and returns @reqs with status (0 for an
+# answer not complete by then), headers (names in lower case), body, json
+# (the body decoded, or undef), done (the time it completed, or undef) and
+# elapsed (until it completed, or until now).
+sub finish_requests {
+    my ($timeout, @reqs) = @_;
+    my %by = map { fileno($_->{sock}) => $_ } @reqs;
+    my $sel = IO::Select->new(map { $_->{sock} } @reqs);
+    my $deadline = time + $timeout;
+    while ($sel->count && time < $deadline) {
+        for my $s ($sel->can_read(0.02)) {
+            my $r = $by{fileno $s};
+            my $n = sysread $s, my $chunk, 65536;
+            if ($n) { $r->{buf} .= $chunk; next }
+            $r->{done} = time;
+            $sel->remove($s);
+        }
+    }
+    parse_answer($_) for @reqs;
+    return @reqs;
+}
+
+sub parse_answer {
+    my ($r) = @_;
+    close $r->{sock};
+    $r->{elapsed} = ($r->{done} // time) - $r->{start};
+    my ($head, $body) = split /\r\n\r\n/, $r->{buf}, 2;
+    $head //= '';
+    ($r->{status}) = $head =~ m{^HTTP/1\.[01] (\d{3})};
+    $r->{status} = 0 unless $r->{done} && defined $r->{status};
+    $r->{headers} = { map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () }
+                      split /\r\n/, $head };
+    $r->{body} = $body // '';
+    $r->{json} = eval { JSON::PP->new->decode($r->{body}) };
+}
+
 # psql(sql) against the test stack's PostgreSQL: returns rows of fields;
 # dies with psql's message when the statement fails.
 sub psql {
@@ -243,12 +301,18 @@ sub stack_pids {
     chomp $master;
     return ($master) unless $service eq 'postgres';
 
-    my @pids = ($master);
+    return ($master, child_pids($master));
+}
+
+# The processes whose parent is $ppid (an nginx master's workers).
+sub child_pids {
+    my ($ppid) = @_;
+    my @pids;
     for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $sf, '<', $stat or next;
-        my $line = <$sf> // next;
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/s or next;
-        push @pids, $pid if $ppid == $master;
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($pid, $parent) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/s or next;
+        push @pids, $pid if $parent == $ppid;
     }
     return @pids;
 }
