@@ -41,6 +41,7 @@ static const gn_jwt_claim_def_t  gn_jwt_claim_defs[] = {
     GN_JWT_CLAIM("factory_id", GN_JC_STRING, factory_id),
     GN_JWT_CLAIM("department", GN_JC_STRING, department),
     GN_JWT_CLAIM("jti", GN_JC_STRING, jti),
+    GN_JWT_CLAIM("fam", GN_JC_STRING, fam),
     GN_JWT_CLAIM("type", GN_JC_STRING, type),
     GN_JWT_CLAIM("iss", GN_JC_STRING, iss),
     GN_JWT_CLAIM("exp", GN_JC_DATE, exp),

@@ -83,6 +83,7 @@ typedef struct {
     gn_jwt_str_t   factory_id;
     gn_jwt_str_t   department;
     gn_jwt_str_t   jti;
+    gn_jwt_str_t   fam;         /* refresh family of the session */
     gn_jwt_str_t   type;
     gn_jwt_str_t   iss;
 
@@ -129,7 +130,8 @@ int gn_jwt_parse_header(char *json, size_t len, gn_jwt_header_t *h);
 
 /*
  * Parses decoded claims json[0..len) in place into *c.  sub, username,
- * email, role, factory_id, department, jti, type and iss must be strings;
+ * email, role, factory_id, department, jti, fam, type and iss must be
+ * strings;
  * exp, nbf and iat numbers without exponent; aud a string or an array of
  * strings; an extracted string must be valid UTF-8 without control
  * characters (the values end up in log lines and upstream headers).

@@ -198,6 +198,7 @@ check_claims(char *buf, size_t size)
     check_str(&c.factory_id, buf, size);
     check_str(&c.department, buf, size);
     check_str(&c.jti, buf, size);
+    check_str(&c.fam, buf, size);
     check_str(&c.type, buf, size);
     check_str(&c.iss, buf, size);
 

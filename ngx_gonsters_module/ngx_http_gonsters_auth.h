@@ -93,6 +93,7 @@ typedef struct {
     ngx_str_t                      factory_id;
     ngx_str_t                      department;
     ngx_str_t                      jti;
+    ngx_str_t                      fam;         /* refresh family */
     ngx_str_t                      permissions;
     ngx_uint_t                     npermissions;
     time_t                         exp;

@@ -199,7 +199,7 @@ ngx_http_gonsters_auth_claims_size(ngx_http_gonsters_auth_claims_t *c)
 {
     return c->sub.len + c->username.len + c->email.len + c->role.len
            + c->factory_id.len + c->department.len + c->jti.len
-           + c->permissions.len;
+           + c->fam.len + c->permissions.len;
 }
 
 
@@ -226,6 +226,7 @@ ngx_http_gonsters_auth_claims_copy(ngx_http_gonsters_auth_claims_t *dst,
     p = ngx_http_gonsters_auth_copy_str(&dst->factory_id, &src->factory_id, p);
     p = ngx_http_gonsters_auth_copy_str(&dst->department, &src->department, p);
     p = ngx_http_gonsters_auth_copy_str(&dst->jti, &src->jti, p);
+    p = ngx_http_gonsters_auth_copy_str(&dst->fam, &src->fam, p);
     p = ngx_http_gonsters_auth_copy_str(&dst->permissions, &src->permissions,
                                         p);
 

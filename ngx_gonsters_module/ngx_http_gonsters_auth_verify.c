@@ -244,6 +244,7 @@ ngx_http_gonsters_auth_set_claims(ngx_http_gonsters_auth_claims_t *claims,
     ngx_http_gonsters_auth_set_str(claims->factory_id, c->factory_id);
     ngx_http_gonsters_auth_set_str(claims->department, c->department);
     ngx_http_gonsters_auth_set_str(claims->jti, c->jti);
+    ngx_http_gonsters_auth_set_str(claims->fam, c->fam);
 
     if (c->permissions_state == GN_JWT_PRESENT) {
         claims->permissions.data = (u_char *) c->permissions.data;

@@ -8,6 +8,8 @@
 
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_users.h"
+#include "ngx_http_gonsters_auth.h"
+#include "ngx_http_gonsters_revoke.h"
 
 
 typedef ngx_int_t (*ngx_http_gonsters_endpoint_pt)(ngx_http_request_t *r);
@@ -27,7 +29,7 @@ static char *ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 /* the accepted values of "gonsters_endpoint", for its error message */
 #define NGX_HTTP_GONSTERS_ENDPOINT_NAMES                                     \
     "health, health_postgres, health_redis, health_influxdb, metrics, "     \
-    "login, refresh, me, register"
+    "login, refresh, me, register, logout"
 
 static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH },
@@ -39,6 +41,7 @@ static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("refresh"), NGX_HTTP_GONSTERS_ENDPOINT_REFRESH },
     { ngx_string("me"), NGX_HTTP_GONSTERS_ENDPOINT_ME },
     { ngx_string("register"), NGX_HTTP_GONSTERS_ENDPOINT_REGISTER },
+    { ngx_string("logout"), NGX_HTTP_GONSTERS_ENDPOINT_LOGOUT },
     { ngx_null_string, 0 }
 };
 
@@ -54,7 +57,8 @@ static ngx_http_gonsters_endpoint_pt
     ngx_http_gonsters_login_handler,
     ngx_http_gonsters_refresh_handler,
     ngx_http_gonsters_me_handler,
-    ngx_http_gonsters_register_handler
+    ngx_http_gonsters_register_handler,
+    ngx_http_gonsters_logout_handler
 };
 
 
@@ -163,6 +167,53 @@ ngx_http_gonsters_resume(ngx_http_request_t *r, ngx_int_t rc)
 }
 
 
+/*
+ * Logout promises that the token is refused by every node: it needs the
+ * revocation zone, and the verified claims of "gonsters_auth jwt".
+ */
+
+static ngx_int_t
+ngx_http_gonsters_check_logout(ngx_conf_t *cf)
+{
+    ngx_uint_t                          i;
+    ngx_http_gonsters_main_conf_t      *gmcf;
+    ngx_http_gonsters_endpoint_use_t   *use;
+    ngx_http_gonsters_auth_loc_conf_t  *alcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gonsters_module);
+
+    if (gmcf->logout == NULL) {
+        return NGX_OK;
+    }
+
+    use = gmcf->logout->elts;
+
+    for (i = 0; i < gmcf->logout->nelts; i++) {
+
+        if (!ngx_http_gonsters_revoke_enabled(cf)) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"gonsters_endpoint logout\" in %V:%ui needs "
+                          "\"gonsters_revocation_zone\": a logged-out token "
+                          "must be refused by every node",
+                          &use[i].file, use[i].line);
+            return NGX_ERROR;
+        }
+
+        alcf = use[i].auth_conf;
+
+        if (!alcf->enabled) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"gonsters_endpoint logout\" in %V:%ui needs "
+                          "\"gonsters_auth jwt\" on its location",
+                          &use[i].file, use[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_gonsters_postconfiguration(ngx_conf_t *cf)
 {
@@ -170,6 +221,10 @@ ngx_http_gonsters_postconfiguration(ngx_conf_t *cf)
     ngx_http_core_main_conf_t  *cmcf;
 
     if (ngx_http_gonsters_metrics_init_zone(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_gonsters_check_logout(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -252,10 +307,12 @@ ngx_http_gonsters_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    char                      *rv;
-    ngx_str_t                 *value;
-    ngx_conf_enum_t           *e;
-    ngx_http_core_loc_conf_t  *clcf;
+    char                              *rv;
+    ngx_str_t                         *value;
+    ngx_conf_enum_t                   *e;
+    ngx_http_core_loc_conf_t          *clcf;
+    ngx_http_gonsters_main_conf_t     *gmcf;
+    ngx_http_gonsters_endpoint_use_t  *use;
 
     value = cf->args->elts;
 
@@ -283,6 +340,29 @@ ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rv = ngx_conf_set_enum_slot(cf, cmd, conf);
     if (rv != NGX_CONF_OK) {
         return rv;
+    }
+
+    if (e->value == NGX_HTTP_GONSTERS_ENDPOINT_LOGOUT) {
+        gmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_gonsters_module);
+
+        if (gmcf->logout == NULL) {
+            gmcf->logout = ngx_array_create(cf->pool, 1,
+                                     sizeof(ngx_http_gonsters_endpoint_use_t));
+            if (gmcf->logout == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        use = ngx_array_push(gmcf->logout);
+        if (use == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        use->auth_conf = ngx_http_conf_get_module_loc_conf(cf,
+                                                ngx_http_gonsters_auth_module);
+        use->file = cf->conf_file->file.name;
+        use->line = cf->conf_file->line;
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);

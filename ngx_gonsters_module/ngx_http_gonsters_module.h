@@ -46,6 +46,7 @@ typedef enum {
     NGX_HTTP_GONSTERS_ENDPOINT_REFRESH,
     NGX_HTTP_GONSTERS_ENDPOINT_ME,
     NGX_HTTP_GONSTERS_ENDPOINT_REGISTER,
+    NGX_HTTP_GONSTERS_ENDPOINT_LOGOUT,
     NGX_HTTP_GONSTERS_ENDPOINT_N
 } ngx_http_gonsters_endpoint_e;
 
@@ -83,7 +84,17 @@ typedef enum {
 typedef struct {
     ngx_msec_t                    health_cache_time;
     time_t                        retry_after;
+    /* locations of "gonsters_endpoint logout", checked at postconfiguration:
+     * ngx_http_gonsters_endpoint_use_t */
+    ngx_array_t                  *logout;
 } ngx_http_gonsters_main_conf_t;
+
+
+typedef struct {
+    void                         *auth_conf;  /* the location's auth conf */
+    ngx_str_t                     file;
+    ngx_uint_t                    line;
+} ngx_http_gonsters_endpoint_use_t;
 
 
 typedef struct {

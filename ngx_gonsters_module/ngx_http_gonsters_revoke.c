@@ -296,6 +296,18 @@ ngx_http_gonsters_revoke_published(ngx_http_gonsters_backend_status_e status,
 }
 
 
+ngx_uint_t
+ngx_http_gonsters_revoke_enabled(ngx_conf_t *cf)
+{
+    ngx_http_gonsters_revoke_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_gonsters_revoke_module);
+
+    return rmcf != NULL && rmcf->shm_zone != NULL;
+}
+
+
 ngx_int_t
 ngx_http_gonsters_revoke_check(ngx_http_request_t *r, ngx_str_t *jti)
 {

@@ -99,6 +99,10 @@ ngx_int_t ngx_http_gonsters_revoke_unavailable(ngx_http_request_t *r);
 void ngx_http_gonsters_revoke_get_state(ngx_http_request_t *r,
     ngx_http_gonsters_revoke_state_t *st);
 
+/* 1 when gonsters_revocation_zone is configured: for checks at
+ * configuration time (a postconfiguration handler) */
+ngx_uint_t ngx_http_gonsters_revoke_enabled(ngx_conf_t *cf);
+
 
 extern ngx_module_t  ngx_http_gonsters_revoke_module;
 

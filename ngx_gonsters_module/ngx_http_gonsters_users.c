@@ -1,6 +1,6 @@
 /*
  * Users and tokens: POST /api/v1/auth/login, POST /api/v1/auth/refresh,
- * GET /api/v1/auth/me, POST /api/v1/auth/register
+ * GET /api/v1/auth/me, POST /api/v1/auth/register, POST /api/v1/auth/logout
  * (ngx_http_gonsters_users_module; directives in ngx_http_gonsters_users.h).
  *
  * Request bodies are read whole into memory (request_body_in_single_buf)
@@ -25,6 +25,7 @@
 #include "ngx_http_gonsters_password.h"
 #include "ngx_http_gonsters_auth.h"
 #include "ngx_http_gonsters_users.h"
+#include "ngx_http_gonsters_revoke.h"
 #include "gn_utf8.h"
 #include "gn_uuid.h"
 
@@ -124,6 +125,10 @@ static const char  gn_sql_register[] =
     "u.id, 'new_username', u.username, 'new_role', u.role) FROM u) "
     "SELECT " GN_USER_COLUMNS " FROM u";
 
+static const char  gn_sql_revoke_family[] =
+    "UPDATE refresh_tokens SET revoked_at = now() "
+    "WHERE family_id = $1 AND revoked_at IS NULL";
+
 
 typedef struct {
     const char                   *field;
@@ -165,6 +170,11 @@ typedef struct {
     ngx_str_t                     department;
     unsigned                      has_factory:1;
     unsigned                      has_department:1;
+
+    /* logout: the access token's jti and exp, refresh tokens revoked */
+    ngx_str_t                     jti;
+    time_t                        exp;
+    ngx_str_t                     revoked;
 } ngx_http_gonsters_users_ctx_t;
 
 
@@ -2170,4 +2180,255 @@ ngx_http_gonsters_register_done(ngx_http_request_t *r,
 
     return ngx_http_gonsters_users_user_reply(r, ctx, NGX_HTTP_CREATED,
                                               "User registered successfully");
+}
+
+
+/* ---- logout ------------------------------------------------------------ */
+
+/*
+ * The refresh family of the session (the access token's "fam") is revoked
+ * first, then the access token by its jti (ngx_http_gonsters_revoke(): the
+ * row, this node's set, Redis), then the audit row.  A failure before the
+ * jti is revoked answers 5xx with the token still valid, so the client can
+ * try again; both steps are idempotent.  A failure of the audit row alone
+ * is logged: the logout itself has happened.
+ */
+
+
+static ngx_int_t ngx_http_gonsters_logout_family(ngx_http_request_t *r,
+    ngx_http_gonsters_pg_result_t *res, void *data);
+static ngx_int_t ngx_http_gonsters_logout_revoked(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_status_e status, void *data);
+static ngx_int_t ngx_http_gonsters_logout_done(ngx_http_request_t *r,
+    ngx_http_gonsters_pg_result_t *res, void *data);
+
+
+static char *
+ngx_http_gonsters_users_dup_or_null(ngx_http_request_t *r, ngx_str_t *s)
+{
+    if (s->len == 0) {
+        return NULL;
+    }
+
+    return ngx_http_gonsters_users_dup(r, s->data, s->len);
+}
+
+
+ngx_int_t
+ngx_http_gonsters_logout_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                         rc;
+    char                             *id;
+    ngx_http_gonsters_pg_stmt_t      *stmt;
+    ngx_http_gonsters_users_ctx_t    *ctx;
+    ngx_http_gonsters_auth_claims_t  *claims;
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_gonsters_send_not_allowed(r, "POST");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    claims = ngx_http_gonsters_auth_get_claims(r);
+
+    if (claims == NULL) {
+        /* the location lacks "gonsters_auth jwt" (refused by nginx -t) */
+        return GN_AUTH_ANSWER(r,
+                   ngx_http_gonsters_auth_reject(r,
+                       NGX_HTTP_GONSTERS_AUTH_NO_CREDENTIALS, NULL));
+    }
+
+    if (claims->jti.len == 0) {
+        return GN_AUTH_ANSWER(r,
+                   ngx_http_gonsters_auth_reject(r,
+                       NGX_HTTP_GONSTERS_AUTH_BAD_TOKEN,
+                       "The token has no jti"));
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gonsters_users_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the claims, for the later steps and the audit row */
+
+    ctx->jti.len = claims->jti.len;
+    ctx->jti.data = (u_char *) ngx_http_gonsters_users_dup(r, claims->jti.data,
+                                                           claims->jti.len);
+    ctx->exp = claims->exp;
+
+    if (ctx->jti.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (gn_uuid_is_valid((char *) claims->sub.data, claims->sub.len)) {
+        id = ngx_http_gonsters_users_dup(r, claims->sub.data, claims->sub.len);
+        if (id == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->found = 1;
+        ctx->user[GN_COL_ID].data = (u_char *) id;
+        ctx->user[GN_COL_USERNAME].data = (u_char *)
+            ngx_http_gonsters_users_dup_or_null(r, &claims->username);
+        ctx->user[GN_COL_ROLE].data = (u_char *)
+            ngx_http_gonsters_users_dup_or_null(r, &claims->role);
+
+    } else {
+        ctx->login.len = claims->username.len;
+        ctx->login.data = (u_char *)
+            ngx_http_gonsters_users_dup_or_null(r, &claims->username);
+    }
+
+    if (claims->fam.len == 0) {
+        /* not one of our sessions: only the access token */
+        return ngx_http_gonsters_logout_family(r, NULL, ctx);
+    }
+
+    stmt = ngx_pcalloc(r->pool, sizeof(ngx_http_gonsters_pg_stmt_t));
+    if (stmt == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    stmt->values = ngx_pcalloc(r->pool, sizeof(char *));
+    if (stmt->values == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ((const char **) stmt->values)[0] =
+        ngx_http_gonsters_users_dup(r, claims->fam.data, claims->fam.len);
+
+    if (stmt->values[0] == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    stmt->name = "gn_users_revoke_family";
+    stmt->sql = gn_sql_revoke_family;
+    stmt->nparams = 1;
+
+    if (ngx_http_gonsters_pg_query(r, stmt, 1, 0,
+                                   ngx_http_gonsters_logout_family, ctx)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* res NULL: the token has no family */
+static ngx_int_t
+ngx_http_gonsters_logout_family(ngx_http_request_t *r,
+    ngx_http_gonsters_pg_result_t *res, void *data)
+{
+    ngx_http_gonsters_users_ctx_t  *ctx = data;
+
+    char  *n;
+
+    if (res != NULL) {
+        if (res->status != NGX_HTTP_GONSTERS_BACKEND_OK) {
+            return ngx_http_gonsters_users_backend(r,
+                                                   NGX_HTTP_GONSTERS_POSTGRES,
+                                                   res->status);
+        }
+
+        n = (res->nresults >= 1) ? PQcmdTuples(res->results[0]) : "";
+        ctx->revoked.len = ngx_strlen(n);
+        ctx->revoked.data = (u_char *) ngx_http_gonsters_users_dup(r,
+                                             (u_char *) n, ctx->revoked.len);
+        if (ctx->revoked.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_gonsters_revoke(r, &ctx->jti, ctx->exp,
+                                 ngx_http_gonsters_logout_revoked, ctx)
+        != NGX_DONE)
+    {
+        return ngx_http_gonsters_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "Cannot revoke the token");
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_logout_revoked(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_status_e status, void *data)
+{
+    ngx_http_gonsters_users_ctx_t  *ctx = data;
+
+    cJSON                        *changes;
+    char                         *text, *copy;
+    ngx_http_gonsters_pg_stmt_t  *stmt;
+
+    if (status != NGX_HTTP_GONSTERS_BACKEND_OK) {
+        return ngx_http_gonsters_users_backend(r, NGX_HTTP_GONSTERS_POSTGRES,
+                                               status);
+    }
+
+    /* {"jti": ..., "refresh_tokens_revoked": n} */
+
+    changes = cJSON_CreateObject();
+    if (changes == NULL
+        || cJSON_AddStringToObject(changes, "jti", (char *) ctx->jti.data)
+           == NULL
+        || cJSON_AddNumberToObject(changes, "refresh_tokens_revoked",
+               ctx->revoked.len
+               ? (double) ngx_atoi(ctx->revoked.data, ctx->revoked.len) : 0)
+           == NULL)
+    {
+        cJSON_Delete(changes);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    text = cJSON_PrintUnformatted(changes);
+    cJSON_Delete(changes);
+
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    copy = ngx_http_gonsters_users_dup(r, (u_char *) text, ngx_strlen(text));
+    cJSON_free(text);
+
+    stmt = ngx_pcalloc(r->pool, sizeof(ngx_http_gonsters_pg_stmt_t));
+    if (copy == NULL || stmt == NULL
+        || ngx_http_gonsters_users_audit(r, ctx, "LOGOUT", NGX_HTTP_OK, copy,
+                                         stmt)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_gonsters_pg_query(r, stmt, 1, 0,
+                                   ngx_http_gonsters_logout_done, ctx)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_logout_done(ngx_http_request_t *r,
+    ngx_http_gonsters_pg_result_t *res, void *data)
+{
+    static ngx_str_t  ok =
+        ngx_string("{\"status\":\"success\",\"message\":\"Logged out\"}");
+
+    if (res->status != NGX_HTTP_GONSTERS_BACKEND_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gonsters: logout not recorded in the audit log: %V",
+                      &res->message);
+    }
+
+    return ngx_http_gonsters_send_json(r, NGX_HTTP_OK, &ok);
 }

@@ -2,7 +2,8 @@
  * Gonsters: users and tokens (ngx_http_gonsters_users_module).
  *
  *   ngx_http_gonsters_users.c       POST /api/v1/auth/login, /refresh,
- *                                   /register, GET /api/v1/auth/me;
+ *                                   /register, /logout,
+ *                                   GET /api/v1/auth/me;
  *                                   directives below
  *   ngx_http_gonsters_auth_issue.c  signing (HS256 with the first
  *                                   gonsters_jwt_key), refresh token
@@ -77,6 +78,7 @@ ngx_int_t ngx_http_gonsters_login_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_refresh_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_me_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_register_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_gonsters_logout_handler(ngx_http_request_t *r);
 
 
 extern ngx_module_t  ngx_http_gonsters_users_module;

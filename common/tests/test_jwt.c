@@ -331,7 +331,7 @@ test_claims(void)
         "\"factory_id\":\"factory-A\",\"department\":\"Operations\","
         "\"iat\":1702435200,\"exp\":1702438800,"
         "\"iss\":\"gonsters-backend-api\",\"aud\":\"gonsters-dashboard\","
-        "\"jti\":\"j1\",\"type\":\"access\",\"extra\":{\"a\":[null,true]}}",
+        "\"jti\":\"j1\",\"fam\":\"f1\",\"type\":\"access\",\"extra\":{\"a\":[null,true]}}",
         &c, &copy), GN_JWT_OK);
 
     GN_CHECK_STR(c.sub.data, c.sub.len,
@@ -343,6 +343,7 @@ test_claims(void)
     GN_CHECK_STR(c.department.data, c.department.len, "Operations");
     GN_CHECK_STR(c.iss.data, c.iss.len, "gonsters-backend-api");
     GN_CHECK_STR(c.jti.data, c.jti.len, "j1");
+    GN_CHECK_STR(c.fam.data, c.fam.len, "f1");
     GN_CHECK_STR(c.type.data, c.type.len, "access");
     GN_CHECK(c.has_iat && c.iat == 1702435200);
     GN_CHECK(c.has_exp && c.exp == 1702438800);
@@ -416,6 +417,7 @@ test_claims(void)
     } bad[] = {
         { "{\"sub\":123}", GN_JWT_ECLAIM },
         { "{\"sub\":null}", GN_JWT_ECLAIM },
+        { "{\"fam\":[\"f\"]}", GN_JWT_ECLAIM },
         { "{\"sub\":[\"a\"]}", GN_JWT_ECLAIM },
         { "{\"sub\":{\"a\":1}}", GN_JWT_ECLAIM },
         { "{\"sub\":\"a\",\"sub\":\"b\"}", GN_JWT_ECLAIM },
