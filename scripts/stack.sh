@@ -391,6 +391,10 @@ http {
             gonsters_auth jwt;
             gonsters_endpoint me;
         }
+        location = /api/v1/auth/logout {
+            gonsters_auth jwt;
+            gonsters_endpoint logout;
+        }
 
         location /_influxdb/ {
             internal;
