@@ -164,11 +164,9 @@ static ngx_int_t
 ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
 {
     ngx_int_t                            rc;
-    ngx_str_t                            token, *missing;
-    const char                          *error;
+    ngx_str_t                           *missing;
     ngx_http_gonsters_auth_ctx_t        *ctx;
     ngx_http_gonsters_auth_loc_conf_t   *alcf;
-    ngx_http_gonsters_auth_main_conf_t  *amcf;
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_gonsters_auth_module);
 
@@ -185,30 +183,13 @@ ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
         return NGX_HTTP_NO_CONTENT;
     }
 
-    amcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_auth_module);
-
-    error = NULL;
-
-    rc = ngx_http_gonsters_auth_token(r, amcf, &token, &error);
-    if (rc != NGX_OK) {
-        return ngx_http_gonsters_auth_reject(r, rc, error);
-    }
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gonsters_auth_ctx_t));
+    ctx = ngx_http_gonsters_auth_check(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_gonsters_auth_claims(r, amcf, &token, &ctx->claims, &error);
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_gonsters_auth_reject(r,
-                                             NGX_HTTP_GONSTERS_AUTH_BAD_TOKEN,
-                                             error);
+    if (ctx->verdict != NGX_OK) {
+        return ngx_http_gonsters_auth_reject(r, ctx->verdict, ctx->error);
     }
 
     /*
@@ -236,7 +217,6 @@ ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
     }
 
     ctx->authenticated = 1;
-    ngx_http_set_ctx(r, ctx, ngx_http_gonsters_auth_module);
 
     missing = ngx_http_gonsters_auth_missing(alcf, &ctx->claims);
     if (missing != NULL) {
@@ -244,6 +224,51 @@ ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The token of r checked once per request, without answering: by the
+ * access handler, or earlier by a $gonsters_* variable (limit_req keys
+ * are computed in the preaccess phase, before the access handler runs).
+ */
+
+ngx_http_gonsters_auth_ctx_t *
+ngx_http_gonsters_auth_check(ngx_http_request_t *r)
+{
+    ngx_int_t                            rc;
+    ngx_str_t                            token;
+    ngx_http_gonsters_auth_ctx_t        *ctx;
+    ngx_http_gonsters_auth_main_conf_t  *amcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_gonsters_auth_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_gonsters_auth_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_auth_module);
+
+    rc = ngx_http_gonsters_auth_token(r, amcf, &token, &ctx->error);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_gonsters_auth_claims(r, amcf, &token, &ctx->claims,
+                                           &ctx->error);
+        if (rc == NGX_ERROR) {
+            return NULL;
+        }
+
+        rc = (rc == NGX_DECLINED) ? NGX_HTTP_GONSTERS_AUTH_BAD_TOKEN : NGX_OK;
+    }
+
+    ctx->verdict = rc;
+    ngx_http_set_ctx(r, ctx, ngx_http_gonsters_auth_module);
+
+    return ctx;
 }
 
 

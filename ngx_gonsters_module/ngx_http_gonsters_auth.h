@@ -104,6 +104,10 @@ typedef struct {
 
 typedef struct {
     ngx_http_gonsters_auth_claims_t  claims;
+    /* the token's check: NGX_OK, or the NGX_HTTP_GONSTERS_AUTH_* reason */
+    ngx_int_t                        verdict;
+    const char                      *error;
+    /* the access phase passed: revocation and permissions checked too */
     unsigned                         authenticated:1;
 } ngx_http_gonsters_auth_ctx_t;
 
@@ -122,6 +126,8 @@ ngx_uint_t ngx_http_gonsters_auth_has_permission(
 
 
 /* ngx_http_gonsters_auth_request.c */
+ngx_http_gonsters_auth_ctx_t *ngx_http_gonsters_auth_check(
+    ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_auth_token(ngx_http_request_t *r,
     ngx_http_gonsters_auth_main_conf_t *amcf, ngx_str_t *token,
     const char **error);

@@ -15,6 +15,8 @@ static ngx_int_t ngx_http_gonsters_auth_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_gonsters_auth_permissions_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_http_gonsters_auth_claims_t *ngx_http_gonsters_auth_variable_claims(
+    ngx_http_request_t *r);
 
 
 static ngx_http_variable_t  ngx_http_gonsters_auth_vars[] = {
@@ -68,6 +70,36 @@ ngx_http_gonsters_auth_get_claims(ngx_http_request_t *r)
 }
 
 
+/*
+ * The claims for a variable: after the access phase those it accepted;
+ * before it (limit_req keys, in the preaccess phase) those of a token that
+ * verifies, checked here on a location with "gonsters_auth jwt".
+ */
+
+static ngx_http_gonsters_auth_claims_t *
+ngx_http_gonsters_auth_variable_claims(ngx_http_request_t *r)
+{
+    ngx_http_gonsters_auth_ctx_t       *ctx;
+    ngx_http_gonsters_auth_loc_conf_t  *alcf;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_gonsters_auth_module);
+
+    if (ctx == NULL && r == r->main) {
+        alcf = ngx_http_get_module_loc_conf(r, ngx_http_gonsters_auth_module);
+
+        if (alcf->enabled) {
+            ctx = ngx_http_gonsters_auth_check(r);
+        }
+    }
+
+    if (ctx == NULL || ctx->verdict != NGX_OK) {
+        return NULL;
+    }
+
+    return &ctx->claims;
+}
+
+
 /* variables: empty unless the request was authenticated */
 
 static ngx_int_t
@@ -83,7 +115,7 @@ ngx_http_gonsters_auth_variable(ngx_http_request_t *r,
     v->len = 0;
     v->data = (u_char *) "";
 
-    claims = ngx_http_gonsters_auth_get_claims(r);
+    claims = ngx_http_gonsters_auth_variable_claims(r);
     if (claims == NULL) {
         return NGX_OK;
     }
@@ -114,7 +146,7 @@ ngx_http_gonsters_auth_permissions_variable(ngx_http_request_t *r,
     v->len = 0;
     v->data = (u_char *) "";
 
-    claims = ngx_http_gonsters_auth_get_claims(r);
+    claims = ngx_http_gonsters_auth_variable_claims(r);
     if (claims == NULL || claims->permissions.len == 0) {
         return NGX_OK;
     }
