@@ -83,6 +83,13 @@ static ngx_command_t  ngx_http_gonsters_auth_commands[] = {
       0,
       NULL },
 
+    { ngx_string("gonsters_jwt_signing_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_gonsters_auth_signing_key_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("gonsters_jwt_issuer"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -423,7 +430,11 @@ ngx_http_gonsters_auth_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&amcf->realm, "gonsters");
     }
 
-    return ngx_http_gonsters_auth_load_keys(cf, amcf);
+    if (ngx_http_gonsters_auth_load_keys(cf, amcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_gonsters_auth_build_jwks(cf, amcf);
 }
 
 

@@ -8,8 +8,11 @@
  *   ngx_http_gonsters_auth_request.c   the token from the request (header,
  *                                      cookie), CORS preflight, 401 and 403
  *   ngx_http_gonsters_auth_variables.c $gonsters_user_id ... variables
- *   ngx_http_gonsters_auth_keys.c      gonsters_jwt_key: keys read and
- *                                      checked at configuration time
+ *   ngx_http_gonsters_auth_keys.c      gonsters_jwt_key,
+ *                                      gonsters_jwt_signing_key: keys read
+ *                                      and checked at configuration time
+ *   ngx_http_gonsters_auth_jwks.c      the JWKS document of the public keys
+ *                                      ("gonsters_endpoint jwks")
  *   ngx_http_gonsters_auth_verify.c    one token: pre-parse (common/gn_jwt),
  *                                      pinned algorithm, libjwt, claims
  *   ngx_http_gonsters_auth_cache.c     per-worker cache of verified tokens
@@ -59,12 +62,17 @@ typedef struct {
     ngx_str_t                      key;         /* HS secret or PEM text */
     ngx_str_t                      conf_file;   /* where the directive is */
     ngx_uint_t                     conf_line;
+    struct evp_pkey_st            *pkey;        /* RS256/ES256: parsed key */
 } ngx_http_gonsters_auth_key_t;
 
 
 typedef struct {
     ngx_uint_t                     algorithm;   /* ..._auth_alg_e */
     ngx_array_t                   *keys;        /* ..._auth_key_t */
+    /* "gonsters_jwt_signing_key": the private key for RS256/ES256 issuing,
+     * NULL without it; its PEM text is wiped as soon as it is parsed */
+    ngx_http_gonsters_auth_key_t  *signing;
+    ngx_str_t                      jwks;        /* the JWKS document */
     ngx_str_t                      issuer;
     ngx_str_t                      audience;
     ngx_str_t                      cookie;
@@ -150,6 +158,13 @@ char *ngx_http_gonsters_auth_load_keys(ngx_conf_t *cf,
 const char *ngx_http_gonsters_auth_alg_name(ngx_uint_t alg);
 ngx_http_gonsters_auth_key_t *ngx_http_gonsters_auth_find_key(
     ngx_http_gonsters_auth_main_conf_t *amcf, gn_jwt_str_t *kid);
+char *ngx_http_gonsters_auth_signing_key_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+/* ngx_http_gonsters_auth_jwks.c */
+char *ngx_http_gonsters_auth_build_jwks(ngx_conf_t *cf,
+    ngx_http_gonsters_auth_main_conf_t *amcf);
+ngx_int_t ngx_http_gonsters_jwks_handler(ngx_http_request_t *r);
 
 /* ngx_http_gonsters_auth_verify.c: NGX_OK, NGX_DECLINED with *error set
  * (the token is refused), NGX_ERROR */

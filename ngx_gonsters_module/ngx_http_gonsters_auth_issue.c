@@ -1,16 +1,20 @@
 /*
  * Issuing tokens: HS256 signatures with the first "gonsters_jwt_key" of
- * the auth module (its kid, if any, goes into the header), verification
- * of our own refresh tokens, random ids and token hashes.
+ * the auth module (its kid, if any, goes into the header), or RS256/ES256
+ * signatures with "gonsters_jwt_signing_key" (its kid in the header);
+ * verification of our own refresh tokens, random ids and token hashes.
  *
  * Refresh tokens are verified here rather than by the access-phase code,
- * which accepts only type "access": same pinned algorithm (HS256 only, the
- * header's alg must be exactly that), key by kid, constant-time comparison
- * of the HMAC, then the claims.
+ * which accepts only type "access": same pinned algorithm (the header's
+ * alg must be exactly the configured one), key by kid, constant-time
+ * comparison of the HMAC or an OpenSSL signature check, then the claims.
  */
 
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -51,13 +55,24 @@ ngx_http_gonsters_auth_issuing_key(ngx_http_request_t *r,
 {
     ngx_http_gonsters_auth_key_t  *keys;
 
-    if (amcf == NULL || amcf->keys == NULL || amcf->keys->nelts == 0
-        || amcf->algorithm != NGX_HTTP_GONSTERS_AUTH_HS256)
-    {
+    if (amcf != NULL && amcf->algorithm != NGX_HTTP_GONSTERS_AUTH_HS256) {
+
+        if (amcf->signing != NULL && amcf->signing->pkey != NULL) {
+            return amcf->signing;
+        }
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "gonsters: issuing tokens needs "
-                      "\"gonsters_jwt_algorithm HS256\" and a "
-                      "\"gonsters_jwt_key\"");
+                      "gonsters: issuing %s tokens needs a "
+                      "\"gonsters_jwt_signing_key\"",
+                      ngx_http_gonsters_auth_alg_name(amcf->algorithm));
+        return NULL;
+    }
+
+    if (amcf == NULL || amcf->keys == NULL || amcf->keys->nelts == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gonsters: issuing tokens needs a "
+                      "\"gonsters_jwt_key\" (HS256) or a "
+                      "\"gonsters_jwt_signing_key\" (RS256, ES256)");
         return NULL;
     }
 
@@ -87,13 +102,149 @@ ngx_http_gonsters_auth_b64(ngx_http_request_t *r, u_char *data, size_t len,
 }
 
 
+/*
+ * RS256 / ES256 signature of "in" into "sig" (at least EVP_PKEY_get_size()
+ * bytes): PKCS#1 v1.5, or ECDSA with the DER signature turned into the raw
+ * 64-byte r || s of JWS (RFC 7518 3.4).
+ */
+
+static ngx_int_t
+ngx_http_gonsters_auth_pkey_sign(EVP_PKEY *pkey, ngx_uint_t alg,
+    u_char *in, size_t len, u_char *sig, size_t *siglen)
+{
+    int              ok;
+    size_t           n;
+    EVP_MD_CTX      *md;
+    ECDSA_SIG       *es;
+    const BIGNUM    *br, *bs;
+    const u_char    *p;
+    u_char           der[EVP_MAX_MD_SIZE * 4];
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = (alg == NGX_HTTP_GONSTERS_AUTH_ES256) ? sizeof(der) : *siglen;
+
+    ok = EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) == 1
+         && EVP_DigestSign(md,
+                           (alg == NGX_HTTP_GONSTERS_AUTH_ES256) ? der : sig,
+                           &n, in, len) == 1;
+
+    EVP_MD_CTX_free(md);
+
+    if (!ok) {
+        ERR_clear_error();
+        return NGX_ERROR;
+    }
+
+    if (alg != NGX_HTTP_GONSTERS_AUTH_ES256) {
+        *siglen = n;
+        return NGX_OK;
+    }
+
+    p = der;
+    es = d2i_ECDSA_SIG(NULL, &p, (long) n);
+    if (es == NULL) {
+        ERR_clear_error();
+        return NGX_ERROR;
+    }
+
+    ECDSA_SIG_get0(es, &br, &bs);
+
+    ok = *siglen >= 64
+         && BN_bn2binpad(br, sig, 32) == 32
+         && BN_bn2binpad(bs, sig + 32, 32) == 32;
+
+    ECDSA_SIG_free(es);
+
+    if (!ok) {
+        return NGX_ERROR;
+    }
+
+    *siglen = 64;
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK: the signature is right; NGX_DECLINED: it is not */
+
+static ngx_int_t
+ngx_http_gonsters_auth_pkey_verify(EVP_PKEY *pkey, ngx_uint_t alg,
+    u_char *in, size_t len, u_char *sig, size_t siglen)
+{
+    int          ok, n;
+    BIGNUM      *br, *bs;
+    u_char      *p;
+    ECDSA_SIG   *es;
+    EVP_MD_CTX  *md;
+    u_char       der[128];
+
+    if (alg == NGX_HTTP_GONSTERS_AUTH_ES256) {
+
+        if (siglen != 64) {
+            return NGX_DECLINED;
+        }
+
+        es = ECDSA_SIG_new();
+        br = BN_bin2bn(sig, 32, NULL);
+        bs = BN_bin2bn(sig + 32, 32, NULL);
+
+        if (es == NULL || br == NULL || bs == NULL
+            || ECDSA_SIG_set0(es, br, bs) != 1)
+        {
+            ECDSA_SIG_free(es);
+            BN_free(br);
+            BN_free(bs);
+            ERR_clear_error();
+            return NGX_ERROR;
+        }
+
+        n = i2d_ECDSA_SIG(es, NULL);
+
+        if (n <= 0 || n > (int) sizeof(der)) {
+            ECDSA_SIG_free(es);
+            return NGX_ERROR;
+        }
+
+        p = der;
+        n = i2d_ECDSA_SIG(es, &p);
+        ECDSA_SIG_free(es);
+
+        if (n <= 0) {
+            ERR_clear_error();
+            return NGX_ERROR;
+        }
+
+        sig = der;
+        siglen = n;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1
+         && EVP_DigestVerify(md, sig, siglen, in, len) == 1;
+
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+
+    return ok ? NGX_OK : NGX_DECLINED;
+}
+
+
 ngx_int_t
 ngx_http_gonsters_auth_sign(ngx_http_request_t *r, cJSON *claims,
     ngx_str_t *token)
 {
     char                                *json;
-    u_char                              *p;
+    u_char                              *p, *sig;
     cJSON                               *header;
+    size_t                               siglen;
     unsigned int                         mdlen;
     ngx_str_t                            h, c, s;
     u_char                               md[EVP_MAX_MD_SIZE];
@@ -112,7 +263,8 @@ ngx_http_gonsters_auth_sign(ngx_http_request_t *r, cJSON *claims,
         return NGX_ERROR;
     }
 
-    if (cJSON_AddStringToObject(header, "alg", "HS256") == NULL
+    if (cJSON_AddStringToObject(header, "alg",
+            ngx_http_gonsters_auth_alg_name(amcf->algorithm)) == NULL
         || cJSON_AddStringToObject(header, "typ", "JWT") == NULL
         || (key->kid.len
             && cJSON_AddItemToObject(header, "kid",
@@ -164,9 +316,15 @@ ngx_http_gonsters_auth_sign(ngx_http_request_t *r, cJSON *claims,
 
     cJSON_free(json);
 
+    siglen = EVP_MAX_MD_SIZE;
+
+    if (key->pkey != NULL) {
+        siglen = ngx_max((size_t) EVP_PKEY_get_size(key->pkey), 64);
+    }
+
     token->data = ngx_pnalloc(r->pool,
                               h.len + 1 + c.len + 1
-                              + ngx_base64_encoded_length(EVP_MAX_MD_SIZE));
+                              + ngx_base64_encoded_length(siglen));
     if (token->data == NULL) {
         return NGX_ERROR;
     }
@@ -174,6 +332,35 @@ ngx_http_gonsters_auth_sign(ngx_http_request_t *r, cJSON *claims,
     p = ngx_cpymem(token->data, h.data, h.len);
     *p++ = '.';
     p = ngx_cpymem(p, c.data, c.len);
+
+    if (key->pkey != NULL) {
+        sig = ngx_pnalloc(r->pool, siglen);
+        if (sig == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_gonsters_auth_pkey_sign(key->pkey, amcf->algorithm,
+                                             token->data, p - token->data,
+                                             sig, &siglen)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "gonsters: %s signing failed",
+                          ngx_http_gonsters_auth_alg_name(amcf->algorithm));
+            return NGX_ERROR;
+        }
+
+        *p++ = '.';
+
+        s.data = p;
+        c.data = sig;
+        c.len = siglen;
+        ngx_encode_base64url(&s, &c);
+
+        token->len = p + s.len - token->data;
+
+        return NGX_OK;
+    }
 
     if (HMAC(EVP_sha256(), key->key.data, (int) key->key.len, token->data,
              p - token->data, md, &mdlen)
@@ -258,7 +445,8 @@ ngx_http_gonsters_auth_verify_refresh(ngx_http_request_t *r, ngx_str_t *token,
         return NGX_DECLINED;
     }
 
-    /* header: alg must be exactly HS256, the kid selects the key */
+    /* header: alg must be exactly the configured one, the kid selects the
+     * key */
 
     len = gn_jwt_b64url_decoded_len(parts.header.len);
     json = ngx_pnalloc(r->pool, len + 1);
@@ -273,13 +461,20 @@ ngx_http_gonsters_auth_verify_refresh(ngx_http_request_t *r, ngx_str_t *token,
         return NGX_DECLINED;
     }
 
-    if (h.alg.len != 5 || ngx_memcmp(h.alg.data, "HS256", 5) != 0) {
+    if (h.alg.len != 5
+        || ngx_memcmp(h.alg.data,
+                      ngx_http_gonsters_auth_alg_name(amcf->algorithm), 5)
+           != 0)
+    {
         *error = "algorithm not allowed";
         return NGX_DECLINED;
     }
 
     key = ngx_http_gonsters_auth_find_key(amcf, &h.kid);
-    if (key == NULL || key->key.len == 0) {
+    if (key == NULL || key->key.len == 0
+        || (amcf->algorithm != NGX_HTTP_GONSTERS_AUTH_HS256
+            && key->pkey == NULL))
+    {
         *error = "unknown key id";
         return NGX_DECLINED;
     }
@@ -298,17 +493,32 @@ ngx_http_gonsters_auth_verify_refresh(ngx_http_request_t *r, ngx_str_t *token,
         return NGX_DECLINED;
     }
 
-    if (HMAC(EVP_sha256(), key->key.data, (int) key->key.len,
-             (u_char *) parts.signed_part.data, parts.signed_part.len,
-             md, &mdlen)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
+    if (amcf->algorithm != NGX_HTTP_GONSTERS_AUTH_HS256) {
+        rc = ngx_http_gonsters_auth_pkey_verify(key->pkey, amcf->algorithm,
+                                          (u_char *) parts.signed_part.data,
+                                          parts.signed_part.len, sig, len);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
 
-    if (len != mdlen || CRYPTO_memcmp(sig, md, mdlen) != 0) {
-        *error = "invalid signature";
-        return NGX_DECLINED;
+        if (rc != NGX_OK) {
+            *error = "invalid signature";
+            return NGX_DECLINED;
+        }
+
+    } else {
+        if (HMAC(EVP_sha256(), key->key.data, (int) key->key.len,
+                 (u_char *) parts.signed_part.data, parts.signed_part.len,
+                 md, &mdlen)
+            == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        if (len != mdlen || CRYPTO_memcmp(sig, md, mdlen) != 0) {
+            *error = "invalid signature";
+            return NGX_DECLINED;
+        }
     }
 
     /* claims */

@@ -3,6 +3,13 @@
  * at configuration time (nginx -t reports a bad key), for the algorithm of
  * "gonsters_jwt_algorithm" (which may come after the keys, hence the two
  * steps: the directive records, init_main_conf loads).
+ *
+ * "gonsters_jwt_signing_key FILE kid=ID;": the private key that signs the
+ * tokens we issue with RS256 or ES256.  Its public half must be configured
+ * with "gonsters_jwt_key ... kid=ID" (the same kid), so that the tokens we
+ * issue verify here and appear in the JWKS document.  The PEM text is wiped
+ * once parsed; the key itself is freed (OpenSSL clears it) with the
+ * configuration's pool.  Nothing of it is ever logged.
  */
 
 
@@ -24,7 +31,9 @@
 
 
 static ngx_int_t ngx_http_gonsters_auth_read_key(ngx_conf_t *cf,
-    ngx_http_gonsters_auth_key_t *k);
+    ngx_http_gonsters_auth_key_t *k, const char *directive);
+static ngx_int_t ngx_http_gonsters_auth_load_signing_key(ngx_conf_t *cf,
+    ngx_http_gonsters_auth_main_conf_t *amcf);
 static ngx_int_t ngx_http_gonsters_auth_check_secret(ngx_conf_t *cf,
     ngx_http_gonsters_auth_key_t *k);
 static ngx_int_t ngx_http_gonsters_auth_check_pem(ngx_conf_t *cf,
@@ -48,12 +57,15 @@ static ngx_int_t
 ngx_http_gonsters_auth_parse_kid(ngx_conf_t *cf, ngx_str_t *arg,
     ngx_str_t *kid)
 {
-    size_t  i;
+    size_t      i;
+    ngx_str_t  *name;
+
+    name = &((ngx_str_t *) cf->args->elts)[0];
 
     if (arg->len <= 4 || ngx_strncmp(arg->data, "kid=", 4) != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" in \"gonsters_jwt_key\", "
-                           "expected \"kid=ID\"", arg);
+                           "invalid parameter \"%V\" in \"%V\", "
+                           "expected \"kid=ID\"", arg, name);
         return NGX_ERROR;
     }
 
@@ -62,16 +74,17 @@ ngx_http_gonsters_auth_parse_kid(ngx_conf_t *cf, ngx_str_t *arg,
 
     if (kid->len > NGX_HTTP_GONSTERS_AUTH_KID_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "the kid in \"gonsters_jwt_key\" is longer "
-                           "than %d bytes", NGX_HTTP_GONSTERS_AUTH_KID_MAX);
+                           "the kid in \"%V\" is longer than %d bytes",
+                           name, NGX_HTTP_GONSTERS_AUTH_KID_MAX);
         return NGX_ERROR;
     }
 
     for (i = 0; i < kid->len; i++) {
         if (kid->data[i] <= 0x20 || kid->data[i] >= 0x7f) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid kid \"%V\" in \"gonsters_jwt_key\": "
-                               "printable ASCII without spaces only", kid);
+                               "invalid kid \"%V\" in \"%V\": "
+                               "printable ASCII without spaces only",
+                               kid, name);
             return NGX_ERROR;
         }
     }
@@ -147,6 +160,44 @@ ngx_http_gonsters_auth_key_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+char *
+ngx_http_gonsters_auth_signing_key_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf)
+{
+    ngx_http_gonsters_auth_main_conf_t  *amcf = conf;
+
+    ngx_str_t                     *value;
+    ngx_http_gonsters_auth_key_t  *k;
+
+    if (amcf->signing != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    k = ngx_pcalloc(cf->pool, sizeof(ngx_http_gonsters_auth_key_t));
+    if (k == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_gonsters_auth_parse_kid(cf, &value[2], &k->kid) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    k->file = value[1];
+    k->conf_file = cf->conf_file->file.name;
+    k->conf_line = cf->conf_file->line;
+
+    if (ngx_conf_full_name(cf->cycle, &k->file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    amcf->signing = k;
+
+    return NGX_CONF_OK;
+}
+
+
 /* called from init_main_conf, when the algorithm is known */
 
 char *
@@ -159,7 +210,7 @@ ngx_http_gonsters_auth_load_keys(ngx_conf_t *cf,
     ngx_pool_cleanup_t            *cln;
     ngx_http_gonsters_auth_key_t  *keys;
 
-    if (amcf->keys == NULL) {
+    if (amcf->keys == NULL && amcf->signing == NULL) {
         return NGX_CONF_OK;
     }
 
@@ -169,10 +220,15 @@ ngx_http_gonsters_auth_load_keys(ngx_conf_t *cf,
     }
 
     cln->handler = ngx_http_gonsters_auth_zero_keys;
-    cln->data = amcf->keys;
+    cln->data = amcf;
+
+    saved = cf->conf_file;
+
+    if (amcf->keys == NULL) {
+        goto signing;
+    }
 
     keys = amcf->keys->elts;
-    saved = cf->conf_file;
 
     for (i = 0; i < amcf->keys->nelts; i++) {
 
@@ -182,7 +238,8 @@ ngx_http_gonsters_auth_load_keys(ngx_conf_t *cf,
         pos.line = keys[i].conf_line;
         cf->conf_file = &pos;
 
-        rc = ngx_http_gonsters_auth_read_key(cf, &keys[i]);
+        rc = ngx_http_gonsters_auth_read_key(cf, &keys[i],
+                                             "gonsters_jwt_key");
 
         if (rc == NGX_OK) {
             rc = (amcf->algorithm == NGX_HTTP_GONSTERS_AUTH_HS256)
@@ -198,12 +255,28 @@ ngx_http_gonsters_auth_load_keys(ngx_conf_t *cf,
         }
     }
 
-    return NGX_CONF_OK;
+signing:
+
+    if (amcf->signing == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    pos = *saved;
+    pos.file.name = amcf->signing->conf_file;
+    pos.line = amcf->signing->conf_line;
+    cf->conf_file = &pos;
+
+    rc = ngx_http_gonsters_auth_load_signing_key(cf, amcf);
+
+    cf->conf_file = saved;
+
+    return rc == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 
 static ngx_int_t
-ngx_http_gonsters_auth_read_key(ngx_conf_t *cf, ngx_http_gonsters_auth_key_t *k)
+ngx_http_gonsters_auth_read_key(ngx_conf_t *cf, ngx_http_gonsters_auth_key_t *k,
+    const char *directive)
 {
     ssize_t          n;
     ngx_fd_t         fd;
@@ -212,8 +285,8 @@ ngx_http_gonsters_auth_read_key(ngx_conf_t *cf, ngx_http_gonsters_auth_key_t *k)
     fd = ngx_open_file(k->file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "gonsters_jwt_key: " ngx_open_file_n
-                           " \"%V\" failed", &k->file);
+                           "%s: " ngx_open_file_n " \"%V\" failed",
+                           directive, &k->file);
         return NGX_ERROR;
     }
 
@@ -245,9 +318,14 @@ ngx_http_gonsters_auth_read_key(ngx_conf_t *cf, ngx_http_gonsters_auth_key_t *k)
 
 failed:
 
+    if (k->key.data != NULL) {
+        ngx_explicit_memzero(k->key.data, (size_t) ngx_file_size(&fi));
+        k->key.data = NULL;
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, n == -1 ? ngx_errno : 0,
-                       "gonsters_jwt_key: cannot read \"%V\" "
-                       "(at most %d bytes)", &k->file,
+                       "%s: cannot read \"%V\" (at most %d bytes)",
+                       directive, &k->file,
                        NGX_HTTP_GONSTERS_AUTH_KEY_FILE_MAX);
 
     ngx_close_file(fd);
@@ -299,7 +377,8 @@ ngx_http_gonsters_auth_check_secret(ngx_conf_t *cf,
 /* what kind of public key, or a message saying why it is not right */
 
 static const char *
-ngx_http_gonsters_auth_pem_problem(EVP_PKEY *pkey, ngx_uint_t alg)
+ngx_http_gonsters_auth_pem_problem(EVP_PKEY *pkey, ngx_uint_t alg,
+    ngx_uint_t private)
 {
     int   nid;
     char  group[64];
@@ -307,7 +386,8 @@ ngx_http_gonsters_auth_pem_problem(EVP_PKEY *pkey, ngx_uint_t alg)
     if (alg == NGX_HTTP_GONSTERS_AUTH_RS256) {
 
         if (EVP_PKEY_base_id(pkey) != EVP_PKEY_RSA) {
-            return "is not an RSA public key, as RS256 needs";
+            return private ? "is not an RSA private key, as RS256 needs"
+                           : "is not an RSA public key, as RS256 needs";
         }
 
         if (EVP_PKEY_bits(pkey) < NGX_HTTP_GONSTERS_AUTH_RSA_MIN_BITS) {
@@ -318,7 +398,8 @@ ngx_http_gonsters_auth_pem_problem(EVP_PKEY *pkey, ngx_uint_t alg)
     }
 
     if (EVP_PKEY_base_id(pkey) != EVP_PKEY_EC) {
-        return "is not an EC public key, as ES256 needs";
+        return private ? "is not an EC private key, as ES256 needs"
+                       : "is not an EC public key, as ES256 needs";
     }
 
     nid = NID_undef;
@@ -360,13 +441,115 @@ ngx_http_gonsters_auth_check_pem(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    problem = ngx_http_gonsters_auth_pem_problem(pkey, alg);
-    EVP_PKEY_free(pkey);
+    problem = ngx_http_gonsters_auth_pem_problem(pkey, alg, 0);
 
     if (problem != NULL) {
+        EVP_PKEY_free(pkey);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "gonsters_jwt_key: \"%V\" %s",
                            &k->file, problem);
+        return NGX_ERROR;
+    }
+
+    /* kept for refresh tokens and the JWKS document; freed by zero_keys */
+    k->pkey = pkey;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_auth_load_signing_key(ngx_conf_t *cf,
+    ngx_http_gonsters_auth_main_conf_t *amcf)
+{
+    BIO                           *bio;
+    EVP_PKEY                      *pkey;
+    ngx_int_t                      rc;
+    const char                    *problem;
+    gn_jwt_str_t                   kid;
+    ngx_http_gonsters_auth_key_t  *k, *pub;
+
+    k = amcf->signing;
+
+    if (amcf->algorithm == NGX_HTTP_GONSTERS_AUTH_HS256) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"gonsters_jwt_signing_key\" needs "
+                           "\"gonsters_jwt_algorithm RS256\" or \"ES256\" "
+                           "(HS256 tokens are signed with the first "
+                           "\"gonsters_jwt_key\")");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_gonsters_auth_read_key(cf, k, "gonsters_jwt_signing_key")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    bio = BIO_new_mem_buf(k->key.data, (int) k->key.len);
+    if (bio == NULL) {
+        ngx_explicit_memzero(k->key.data, k->key.len);
+        return NGX_ERROR;
+    }
+
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    ERR_clear_error();
+
+    /* the PEM text is not needed any more */
+    ngx_explicit_memzero(k->key.data, k->key.len);
+    k->key.len = 0;
+
+    if (pkey == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "gonsters_jwt_signing_key: \"%V\" is not an "
+                           "unencrypted PEM private key for %s", &k->file,
+                           ngx_http_gonsters_auth_alg_name(amcf->algorithm));
+        return NGX_ERROR;
+    }
+
+    /* freed by zero_keys from now on */
+    k->pkey = pkey;
+
+    problem = ngx_http_gonsters_auth_pem_problem(pkey, amcf->algorithm, 1);
+    if (problem != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "gonsters_jwt_signing_key: \"%V\" %s "
+                           "(\"gonsters_jwt_algorithm %s\")", &k->file,
+                           problem,
+                           ngx_http_gonsters_auth_alg_name(amcf->algorithm));
+        return NGX_ERROR;
+    }
+
+    kid.data = (const char *) k->kid.data;
+    kid.len = k->kid.len;
+
+    pub = NULL;
+    rc = NGX_ERROR;
+
+    if (amcf->keys != NULL) {
+        pub = ngx_http_gonsters_auth_find_key(amcf, &kid);
+    }
+
+    if (pub == NULL || pub->kid.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "gonsters_jwt_signing_key: no \"gonsters_jwt_key "
+                           "... kid=%V\": the public key of the signing key "
+                           "must be configured with the same kid", &k->kid);
+        return NGX_ERROR;
+    }
+
+    if (pub->pkey != NULL && EVP_PKEY_eq(pub->pkey, pkey) == 1) {
+        rc = NGX_OK;
+    }
+
+    ERR_clear_error();
+
+    if (rc != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "gonsters_jwt_signing_key: \"%V\" is not the "
+                           "private key of \"%V\" (gonsters_jwt_key with "
+                           "kid=%V)", &k->file, &pub->file, &k->kid);
         return NGX_ERROR;
     }
 
@@ -377,17 +560,30 @@ ngx_http_gonsters_auth_check_pem(ngx_conf_t *cf,
 static void
 ngx_http_gonsters_auth_zero_keys(void *data)
 {
-    ngx_array_t  *a = data;
+    ngx_http_gonsters_auth_main_conf_t  *amcf = data;
 
     ngx_uint_t                     i;
     ngx_http_gonsters_auth_key_t  *keys;
 
-    keys = a->elts;
+    if (amcf->keys != NULL) {
+        keys = amcf->keys->elts;
 
-    for (i = 0; i < a->nelts; i++) {
-        if (keys[i].key.data) {
-            ngx_explicit_memzero(keys[i].key.data, keys[i].key.len);
+        for (i = 0; i < amcf->keys->nelts; i++) {
+            if (keys[i].key.data) {
+                ngx_explicit_memzero(keys[i].key.data, keys[i].key.len);
+            }
+
+            if (keys[i].pkey) {
+                EVP_PKEY_free(keys[i].pkey);
+                keys[i].pkey = NULL;
+            }
         }
+    }
+
+    if (amcf->signing != NULL && amcf->signing->pkey != NULL) {
+        /* OpenSSL clears the private key's numbers as it frees them */
+        EVP_PKEY_free(amcf->signing->pkey);
+        amcf->signing->pkey = NULL;
     }
 }
 

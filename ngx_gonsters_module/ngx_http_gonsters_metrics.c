@@ -62,7 +62,7 @@ static ngx_http_gonsters_metrics_t  *ngx_http_gonsters_metrics;
 
 static const char  *ngx_http_gonsters_endpoint_names[] = {
     "", "health", "health_postgres", "health_redis", "health_influxdb",
-    "metrics", "login", "refresh", "me", "register", "logout"
+    "metrics", "login", "refresh", "me", "register", "logout", "jwks"
 };
 
 static const char  *ngx_http_gonsters_result_names[] = {

@@ -29,7 +29,7 @@ static char *ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 /* the accepted values of "gonsters_endpoint", for its error message */
 #define NGX_HTTP_GONSTERS_ENDPOINT_NAMES                                     \
     "health, health_postgres, health_redis, health_influxdb, metrics, "     \
-    "login, refresh, me, register, logout"
+    "login, refresh, me, register, logout, jwks"
 
 static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH },
@@ -42,6 +42,7 @@ static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("me"), NGX_HTTP_GONSTERS_ENDPOINT_ME },
     { ngx_string("register"), NGX_HTTP_GONSTERS_ENDPOINT_REGISTER },
     { ngx_string("logout"), NGX_HTTP_GONSTERS_ENDPOINT_LOGOUT },
+    { ngx_string("jwks"), NGX_HTTP_GONSTERS_ENDPOINT_JWKS },
     { ngx_null_string, 0 }
 };
 
@@ -58,7 +59,8 @@ static ngx_http_gonsters_endpoint_pt
     ngx_http_gonsters_refresh_handler,
     ngx_http_gonsters_me_handler,
     ngx_http_gonsters_register_handler,
-    ngx_http_gonsters_logout_handler
+    ngx_http_gonsters_logout_handler,
+    ngx_http_gonsters_jwks_handler
 };
 
 
