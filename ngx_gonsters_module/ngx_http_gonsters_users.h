@@ -1,10 +1,18 @@
 /*
  * Gonsters: users and tokens (ngx_http_gonsters_users_module).
  *
- *   ngx_http_gonsters_users.c       POST /api/v1/auth/login, /refresh,
- *                                   /register, /logout,
- *                                   GET /api/v1/auth/me;
- *                                   directives below
+ *   ngx_http_gonsters_users.c           directives below, the module
+ *   ngx_http_gonsters_users_body.c      request bodies: reading, JSON
+ *                                       members, field errors
+ *   ngx_http_gonsters_users_reply.c     user rows, user and token
+ *                                       answers, backend failures
+ *   ngx_http_gonsters_users_audit.c     audit rows, statements, queries
+ *   ngx_http_gonsters_users_tokens.c    minting access and refresh tokens
+ *   ngx_http_gonsters_users_login.c     POST /api/v1/auth/login, lockout
+ *   ngx_http_gonsters_users_refresh.c   POST /api/v1/auth/refresh
+ *   ngx_http_gonsters_users_me.c        GET /api/v1/auth/me
+ *   ngx_http_gonsters_users_register.c  POST /api/v1/auth/register
+ *   ngx_http_gonsters_users_logout.c    POST /api/v1/auth/logout
  *   ngx_http_gonsters_auth_issue.c  signing (HS256 with the first
  *                                   gonsters_jwt_key), refresh token
  *                                   verification, random ids, token hashes
@@ -26,6 +34,8 @@
 
 
 #include "ngx_http_gonsters_module.h"
+#include "ngx_http_gonsters_pg.h"
+#include "ngx_http_gonsters_auth.h"
 #include <cjson/cJSON.h>
 
 
@@ -73,7 +83,167 @@ ngx_int_t ngx_http_gonsters_auth_verify_refresh(ngx_http_request_t *r,
 void ngx_http_gonsters_auth_token_hash(ngx_str_t *token, u_char *hex);
 
 
-/* ngx_http_gonsters_users.c: the endpoints */
+/* ---- shared by the ngx_http_gonsters_users_*.c files -------------------- */
+
+
+#define NGX_HTTP_GONSTERS_MAX_ERRORS  8
+
+
+#define GN_TS(col)                                                            \
+    "to_char(" col " AT TIME ZONE 'UTC', "                                    \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+
+/* columns 0..9: the seed's user object */
+#define GN_USER_COLUMNS                                                       \
+    "u.id, u.username, u.email, u.role, u.factory_id, u.department, "        \
+    "u.is_active, " GN_TS("u.created_at") ", " GN_TS("u.last_login") ", "     \
+    "COALESCE((SELECT json_agg(rp.permission ORDER BY rp.position) "          \
+    "FROM role_permissions rp WHERE rp.role = u.role), '[]'::json)"
+
+enum {
+    GN_COL_ID = 0, GN_COL_USERNAME, GN_COL_EMAIL, GN_COL_ROLE,
+    GN_COL_FACTORY, GN_COL_DEPARTMENT, GN_COL_ACTIVE, GN_COL_CREATED,
+    GN_COL_LAST_LOGIN, GN_COL_PERMISSIONS, GN_COL_HASH, GN_COL_LOCKED,
+    GN_COL_N
+};
+
+
+typedef struct {
+    const char                   *field;
+    const char                   *error;
+} ngx_http_gonsters_field_error_t;
+
+
+/* the field errors of one body, answered together */
+typedef struct {
+    ngx_uint_t                        n;
+    ngx_http_gonsters_field_error_t   e[NGX_HTTP_GONSTERS_MAX_ERRORS];
+} ngx_http_gonsters_field_errors_t;
+
+
+typedef ngx_int_t (*ngx_http_gonsters_body_pt)(ngx_http_request_t *r,
+    void *ctx);
+
+
+typedef struct {
+    cJSON                        *body;
+    ngx_http_gonsters_body_pt     next;
+
+    /* login, refresh */
+    ngx_str_t                     login;
+    ngx_str_t                     password;
+    ngx_uint_t                    found;
+    ngx_str_t                     user[GN_COL_N];
+    ngx_uint_t                    active;
+    ngx_str_t                     access;
+    ngx_str_t                     refresh;
+    u_char                        refresh_jti[NGX_HTTP_GONSTERS_ID_LEN];
+    u_char                        family[NGX_HTTP_GONSTERS_ID_LEN];
+    u_char                        refresh_hash[64];
+    time_t                        refresh_exp;
+    ngx_http_gonsters_refresh_claims_t  old;
+
+    /* audit of a failure, sent after its statements */
+    ngx_uint_t                    status;
+    const char                   *message;
+
+    /* register */
+    ngx_http_gonsters_auth_claims_t  *actor;
+    const char                   *role;
+    ngx_str_t                     email;
+    ngx_str_t                     factory_id;
+    ngx_str_t                     department;
+    unsigned                      has_factory:1;
+    unsigned                      has_department:1;
+
+    /* logout: the access token's jti and exp, refresh tokens revoked */
+    ngx_str_t                     jti;
+    time_t                        exp;
+    ngx_str_t                     revoked;
+} ngx_http_gonsters_users_ctx_t;
+
+
+/* ngx_http_gonsters_users_body.c */
+
+/* a POST body, parsed, then next(r, ctx); NGX_DONE or an answer */
+ngx_int_t ngx_http_gonsters_users_read(ngx_http_request_t *r,
+    ngx_http_gonsters_body_pt next);
+/* a string member: NGX_OK (s set), NGX_DECLINED absent or null, or
+ * NGX_ERROR with the error text in *error */
+ngx_int_t ngx_http_gonsters_users_string(ngx_http_gonsters_users_ctx_t *ctx,
+    const char *name, ngx_str_t *s, const char **error);
+/* a required string member: NGX_OK, or the field error recorded */
+ngx_int_t ngx_http_gonsters_users_required(
+    ngx_http_gonsters_users_ctx_t *ctx, const char *name, ngx_str_t *s,
+    ngx_http_gonsters_field_errors_t *errs);
+/* an optional string member of at most max bytes: NGX_OK present,
+ * NGX_DECLINED absent, NGX_ERROR (the field error recorded) */
+ngx_int_t ngx_http_gonsters_users_optional(
+    ngx_http_gonsters_users_ctx_t *ctx, const char *name, ngx_str_t *s,
+    size_t max, const char *too_long, ngx_http_gonsters_field_errors_t *errs);
+void ngx_http_gonsters_users_error(ngx_http_gonsters_field_errors_t *errs,
+    const char *field, const char *error);
+ngx_int_t ngx_http_gonsters_users_fields(ngx_http_request_t *r,
+    ngx_uint_t status, const char *message,
+    ngx_http_gonsters_field_errors_t *errs);
+ngx_int_t ngx_http_gonsters_users_field(ngx_http_request_t *r,
+    ngx_uint_t status, const char *message, const char *field,
+    const char *error);
+/* prints and frees the tree (always) and sends it */
+ngx_int_t ngx_http_gonsters_users_send(ngx_http_request_t *r,
+    ngx_uint_t status, cJSON *root);
+
+/* ngx_http_gonsters_users_reply.c */
+char *ngx_http_gonsters_users_dup(ngx_http_request_t *r, u_char *s,
+    size_t len);
+char *ngx_http_gonsters_users_dup_or_null(ngx_http_request_t *r,
+    ngx_str_t *s);
+char *ngx_http_gonsters_users_number(ngx_http_request_t *r, int64_t n);
+ngx_int_t ngx_http_gonsters_users_copy(ngx_http_request_t *r, PGresult *res,
+    int row, int col, ngx_str_t *out);
+ngx_int_t ngx_http_gonsters_users_row(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *ctx, PGresult *res, int ncols);
+ngx_int_t ngx_http_gonsters_users_user_reply(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *ctx, ngx_uint_t status,
+    const char *message);
+ngx_int_t ngx_http_gonsters_users_tokens_reply(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *ctx);
+ngx_int_t ngx_http_gonsters_users_backend(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_e backend,
+    ngx_http_gonsters_backend_status_e status);
+ngx_int_t ngx_http_gonsters_users_reject(ngx_http_request_t *r,
+    ngx_uint_t reason, const char *description);
+ngx_int_t ngx_http_gonsters_users_forbid(ngx_http_request_t *r,
+    ngx_str_t *permission);
+ngx_int_t ngx_http_gonsters_users_claims(ngx_http_request_t *r,
+    ngx_http_gonsters_auth_claims_t **claims);
+
+/* ngx_http_gonsters_users_audit.c */
+void ngx_http_gonsters_users_stmt(ngx_http_gonsters_pg_stmt_t *stmt,
+    const char *name, const char *sql, int nparams, const char **values);
+ngx_int_t ngx_http_gonsters_users_query(ngx_http_request_t *r,
+    ngx_http_gonsters_pg_stmt_t *stmts, ngx_uint_t n, ngx_uint_t flags,
+    ngx_http_gonsters_pg_handler_pt handler, void *data);
+ngx_int_t ngx_http_gonsters_users_client(ngx_http_request_t *r,
+    const char **v);
+ngx_int_t ngx_http_gonsters_users_audit(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *ctx, const char *action,
+    ngx_uint_t status, const char *changes, ngx_http_gonsters_pg_stmt_t *stmt);
+ngx_int_t ngx_http_gonsters_users_record(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *ctx, const char *action,
+    ngx_uint_t status, const char *changes,
+    ngx_http_gonsters_pg_handler_pt handler);
+void ngx_http_gonsters_users_unrecorded(ngx_http_request_t *r,
+    ngx_http_gonsters_pg_result_t *res, const char *what);
+
+/* ngx_http_gonsters_users_tokens.c */
+ngx_int_t ngx_http_gonsters_users_access(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *ctx);
+ngx_int_t ngx_http_gonsters_users_refresh_token(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *ctx, const char *sub);
+
+
+/* the endpoints */
 ngx_int_t ngx_http_gonsters_login_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_refresh_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_me_handler(ngx_http_request_t *r);
