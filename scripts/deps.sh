@@ -10,7 +10,7 @@ packages=(
     libcurl4-openssl-dev libcrypt-dev
     # local stack
     postgresql postgresql-client redis-server influxdb mosquitto mosquitto-clients
-    curl iproute2 procps
+    curl openssl git
     # tests and benchmarks
     perl valgrind wrk
 )
