@@ -8,6 +8,7 @@
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_password.h"
 #include "ngx_http_gonsters_users.h"
+#include "ngx_http_gonsters_revoke.h"
 #include "gn_uuid.h"
 
 
@@ -290,6 +291,23 @@ ngx_http_gonsters_register_actor(ngx_http_request_t *r,
                   ? NGX_HTTP_INTERNAL_SERVER_ERROR
                   : ngx_http_gonsters_users_reject(r,
                         NGX_HTTP_GONSTERS_AUTH_BAD_TOKEN, error);
+        return 0;
+    }
+
+    /* a revoked token creates no account (the location has no
+     * gonsters_auth: the access phase did not look) */
+    rc = ngx_http_gonsters_revoke_check(r, &ctx->actor->jti);
+
+    if (rc == NGX_AGAIN) {
+        *answer = ngx_http_gonsters_send_unavailable(r,
+                                       NGX_HTTP_GONSTERS_POSTGRES,
+                                       NGX_HTTP_GONSTERS_BACKEND_UNAVAILABLE);
+        return 0;
+    }
+
+    if (rc == NGX_DECLINED) {
+        *answer = ngx_http_gonsters_users_reject(r,
+                        NGX_HTTP_GONSTERS_AUTH_REVOKED, "token revoked");
         return 0;
     }
 

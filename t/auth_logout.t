@@ -40,6 +40,8 @@ cleanup();
 
 psql("INSERT INTO users (username, email, password_hash, role, factory_id, department) "
    . "VALUES ('${p}_op', '${p}_op\@test.example', '$hash', 'Operator', 'factory-A', 'Production')");
+psql("INSERT INTO users (username, email, password_hash, role, factory_id, department) "
+   . "VALUES ('${p}_mgr', '${p}_mgr\@test.example', '$hash', 'Management', 'factory-A', 'Management')");
 
 my $keys = tempdir('gonsters-logout-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 open my $fh, '>', "$keys/jwt" or die $!;
@@ -69,6 +71,7 @@ http {
         location = /api/v1/auth/refresh { gonsters_endpoint refresh; }
         location = /api/v1/auth/me      { gonsters_auth jwt; gonsters_endpoint me; }
         location = /api/v1/auth/logout  { %%AUTH%% gonsters_endpoint logout; }
+        location = /api/v1/auth/register { gonsters_endpoint register; }
     }
 }
 CONF
@@ -197,6 +200,27 @@ is(me($A, $s2->{access_token})->{status}, 200, 'another session still passes');
 $res = post($B, '/api/v1/auth/refresh', { refresh_token => $s2->{refresh_token} });
 is($res->{status}, 200, "... and its refresh token still works") or diag $res->{content};
 
+
+# ---- a logged-out token creates no account on register ------------------------
+
+{
+    my $mgr = json_body(post($A, '/api/v1/auth/login',
+                             { username => "${p}_mgr", password => $pw })) || {};
+    my $mat = $mgr->{access_token} // '';
+    my $new = { username => "${p}_sup", email => "${p}_sup\@test.example",
+                password => 'a-long-Passw0rd', role => 'Supervisor' };
+    my $out = http(POST => $A->url('/api/v1/auth/logout'),
+                   { headers => { Authorization => "Bearer $mat" } });
+    is($out->{status}, 200, 'the manager logs out');
+    my $reg = http(POST => $A->url('/api/v1/auth/register'),
+                   { headers => { Authorization => "Bearer $mat",
+                                  'Content-Type' => 'application/json' },
+                     content => encode_json($new) });
+    is($reg->{status}, 401, 'register with the revoked manager token: 401');
+    is((json_body($reg) || {})->{message}, 'Token has been revoked', '... revoked');
+    my ($n) = psql("SELECT count(*) FROM users WHERE username = '${p}_sup'");
+    is($n->[0], 0, '... and no account was created');
+}
 
 # ---- the audit row ---------------------------------------------------------------
 
