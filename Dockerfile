@@ -12,7 +12,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         build-essential ca-certificates dpkg-dev nginx nginx-dev \
-        libpq-dev libhiredis-dev libjwt-dev libcjson-dev libpaho-mqtt-dev \
+        libpq-dev libhiredis-dev libcjson-dev libpaho-mqtt-dev \
         libcurl4-openssl-dev libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -26,7 +26,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         nginx ca-certificates \
-        libpq5 libhiredis0.14 libjwt0 libssl3 libcrypt1 libcjson1 libpaho-mqtt1.3 \
+        libpq5 libhiredis0.14 libssl3 libcrypt1 libcjson1 libpaho-mqtt1.3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin gonsters \
  && mkdir -p /var/cache/gonsters/nginx \

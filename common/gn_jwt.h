@@ -6,8 +6,8 @@
  * strictly, and reads the JOSE header (alg, kid, typ) and the claims that
  * Gonsters uses with a small JSON reader that accepts exactly RFC 8259
  * objects, nested at most GN_JWT_MAX_DEPTH deep.  No signature is checked
- * here: the module pins the algorithm with what this returns before it lets
- * libjwt verify, and reads the claims from here after libjwt has verified.
+ * here: the module pins the algorithm with what this returns before it
+ * checks the signature, and reads the claims from here once it has.
  *
  * Nothing is allocated.  The JSON parsers work in place on a buffer the
  * caller owns (a decoded segment): strings are unescaped where they stand,
@@ -122,7 +122,7 @@ int gn_jwt_b64url_decode(const char *src, size_t len, unsigned char *dst);
 /*
  * Parses a decoded JOSE header json[0..len) in place.  alg must be a
  * non-empty string; kid, if present, a string without control characters;
- * typ, if present, "JWT" in any case (what libjwt requires); crit is
+ * typ, if present, "JWT" in any case (as libjwt required); crit is
  * refused (no extension is understood).  Other members are checked as JSON
  * and ignored.
  */

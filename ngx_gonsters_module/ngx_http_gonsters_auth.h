@@ -14,7 +14,8 @@
  *   ngx_http_gonsters_auth_jwks.c      the JWKS document of the public keys
  *                                      ("gonsters_endpoint jwks")
  *   ngx_http_gonsters_auth_verify.c    one token: pre-parse (common/gn_jwt),
- *                                      pinned algorithm, libjwt, claims
+ *                                      pinned algorithm, signature (also
+ *                                      of refresh tokens), claims
  *   ngx_http_gonsters_auth_cache.c     per-worker cache of verified tokens
  *
  * Request state lives in the request context only (ARCHITECTURE rule 5);
@@ -171,6 +172,12 @@ ngx_int_t ngx_http_gonsters_jwks_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_gonsters_auth_verify(ngx_http_request_t *r,
     ngx_http_gonsters_auth_main_conf_t *amcf, ngx_str_t *token,
     ngx_http_gonsters_auth_claims_t *claims, const char **error);
+/* the signature of a split token whose alg is pinned to the configured one:
+ * NGX_OK, NGX_DECLINED (wrong), NGX_ABORT (not canonical base64url),
+ * NGX_ERROR */
+ngx_int_t ngx_http_gonsters_auth_verify_signature(ngx_http_request_t *r,
+    ngx_http_gonsters_auth_main_conf_t *amcf,
+    ngx_http_gonsters_auth_key_t *key, gn_jwt_parts_t *parts);
 
 /* ngx_http_gonsters_auth_cache.c: per worker */
 ngx_int_t ngx_http_gonsters_auth_cache_init(ngx_uint_t size);

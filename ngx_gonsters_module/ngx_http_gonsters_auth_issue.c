@@ -6,13 +6,13 @@
  *
  * Refresh tokens are verified here rather than by the access-phase code,
  * which accepts only type "access": same pinned algorithm (the header's
- * alg must be exactly the configured one), key by kid, constant-time
- * comparison of the HMAC or an OpenSSL signature check, then the claims.
+ * alg must be exactly the configured one), key by kid, the signature check
+ * of the access tokens (ngx_http_gonsters_auth_verify_signature() in
+ * ngx_http_gonsters_auth_verify.c), then the claims.
  */
 
 
 #include <openssl/bn.h>
-#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -166,74 +166,6 @@ ngx_http_gonsters_auth_pkey_sign(EVP_PKEY *pkey, ngx_uint_t alg,
     *siglen = 64;
 
     return NGX_OK;
-}
-
-
-/* NGX_OK: the signature is right; NGX_DECLINED: it is not */
-
-static ngx_int_t
-ngx_http_gonsters_auth_pkey_verify(EVP_PKEY *pkey, ngx_uint_t alg,
-    u_char *in, size_t len, u_char *sig, size_t siglen)
-{
-    int          ok, n;
-    BIGNUM      *br, *bs;
-    u_char      *p;
-    ECDSA_SIG   *es;
-    EVP_MD_CTX  *md;
-    u_char       der[128];
-
-    if (alg == NGX_HTTP_GONSTERS_AUTH_ES256) {
-
-        if (siglen != 64) {
-            return NGX_DECLINED;
-        }
-
-        es = ECDSA_SIG_new();
-        br = BN_bin2bn(sig, 32, NULL);
-        bs = BN_bin2bn(sig + 32, 32, NULL);
-
-        if (es == NULL || br == NULL || bs == NULL
-            || ECDSA_SIG_set0(es, br, bs) != 1)
-        {
-            ECDSA_SIG_free(es);
-            BN_free(br);
-            BN_free(bs);
-            ERR_clear_error();
-            return NGX_ERROR;
-        }
-
-        n = i2d_ECDSA_SIG(es, NULL);
-
-        if (n <= 0 || n > (int) sizeof(der)) {
-            ECDSA_SIG_free(es);
-            return NGX_ERROR;
-        }
-
-        p = der;
-        n = i2d_ECDSA_SIG(es, &p);
-        ECDSA_SIG_free(es);
-
-        if (n <= 0) {
-            ERR_clear_error();
-            return NGX_ERROR;
-        }
-
-        sig = der;
-        siglen = n;
-    }
-
-    md = EVP_MD_CTX_new();
-    if (md == NULL) {
-        return NGX_ERROR;
-    }
-
-    ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1
-         && EVP_DigestVerify(md, sig, siglen, in, len) == 1;
-
-    EVP_MD_CTX_free(md);
-    ERR_clear_error();
-
-    return ok ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -423,13 +355,10 @@ ngx_http_gonsters_auth_verify_refresh(ngx_http_request_t *r, ngx_str_t *token,
     char                                *json;
     cJSON                               *root, *item, *el;
     size_t                               len;
-    u_char                              *sig;
     ngx_int_t                            rc;
     ngx_uint_t                           ok;
-    unsigned int                         mdlen;
     gn_jwt_parts_t                       parts;
     gn_jwt_header_t                      h;
-    u_char                               md[EVP_MAX_MD_SIZE];
     ngx_http_gonsters_auth_key_t        *key;
     ngx_http_gonsters_auth_main_conf_t  *amcf;
 
@@ -481,44 +410,19 @@ ngx_http_gonsters_auth_verify_refresh(ngx_http_request_t *r, ngx_str_t *token,
 
     /* signature */
 
-    len = gn_jwt_b64url_decoded_len(parts.signature.len);
-    sig = ngx_pnalloc(r->pool, len + 1);
-    if (sig == NULL) {
+    rc = ngx_http_gonsters_auth_verify_signature(r, amcf, key, &parts);
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
-    if (gn_jwt_b64url_decode(parts.signature.data, parts.signature.len, sig)
-        != GN_JWT_OK)
-    {
+    if (rc == NGX_ABORT) {
+        /* the signature segment is not canonical base64url */
         return NGX_DECLINED;
     }
 
-    if (amcf->algorithm != NGX_HTTP_GONSTERS_AUTH_HS256) {
-        rc = ngx_http_gonsters_auth_pkey_verify(key->pkey, amcf->algorithm,
-                                          (u_char *) parts.signed_part.data,
-                                          parts.signed_part.len, sig, len);
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc != NGX_OK) {
-            *error = "invalid signature";
-            return NGX_DECLINED;
-        }
-
-    } else {
-        if (HMAC(EVP_sha256(), key->key.data, (int) key->key.len,
-                 (u_char *) parts.signed_part.data, parts.signed_part.len,
-                 md, &mdlen)
-            == NULL)
-        {
-            return NGX_ERROR;
-        }
-
-        if (len != mdlen || CRYPTO_memcmp(sig, md, mdlen) != 0) {
-            *error = "invalid signature";
-            return NGX_DECLINED;
-        }
+    if (rc != NGX_OK) {
+        *error = "invalid signature";
+        return NGX_DECLINED;
     }
 
     /* claims */

@@ -3,14 +3,16 @@
  *
  *   1. common/gn_jwt splits the token and reads its header: three
  *      base64url segments, a JSON header with a string alg;
- *   2. the header's alg must be exactly the configured one (libjwt takes
- *      the algorithm from the token: an HS256 token "signed" with the bytes
- *      of our RSA public key, or alg=none, must never reach it);
- *   3. the kid selects the key (never NULL: libjwt accepts alg=none when
- *      no key is given);
+ *   2. the header's alg must be exactly the configured one, before any
+ *      crypto: the algorithm is never taken from the token (an HS256 token
+ *      "signed" with the bytes of our RSA public key, or alg=none, never
+ *      reaches a signature check);
+ *   3. the kid selects the key;
  *   4. the claims are parsed (types only, values are not trusted yet);
- *   5. libjwt verifies the signature; jwt_get_alg() must again be the
- *      configured algorithm; the jwt_t is freed right there;
+ *   5. the signature, for the configured algorithm only
+ *      (ngx_http_gonsters_auth_verify_signature(), which refresh tokens use
+ *      too): HS256 compares the HMAC in constant time, RS256 and ES256
+ *      verify with the EVP_PKEY parsed at configuration time;
  *   6. the claim values: exp, nbf, iat with leeway, iss, aud, type, sub.
  *
  * Error strings become the RFC 6750 error_description: static, short,
@@ -18,26 +20,24 @@
  */
 
 
-#include <errno.h>
-#include <jwt.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "ngx_http_gonsters_auth.h"
 
 
 static ngx_int_t ngx_http_gonsters_auth_decode(ngx_http_request_t *r,
     gn_jwt_str_t *segment, char **json, size_t *len);
-static ngx_int_t ngx_http_gonsters_auth_signature(ngx_http_request_t *r,
-    ngx_http_gonsters_auth_main_conf_t *amcf, ngx_str_t *token,
-    ngx_http_gonsters_auth_key_t *key);
+static ngx_int_t ngx_http_gonsters_auth_pkey_verify(EVP_PKEY *pkey,
+    ngx_uint_t alg, u_char *in, size_t len, u_char *sig, size_t siglen);
 static const char *ngx_http_gonsters_auth_check_claims(
     ngx_http_gonsters_auth_main_conf_t *amcf, gn_jwt_claims_t *c, time_t now);
 static void ngx_http_gonsters_auth_set_claims(
     ngx_http_gonsters_auth_claims_t *claims, gn_jwt_claims_t *c);
-
-
-static const jwt_alg_t  ngx_http_gonsters_auth_jwt_algs[] = {
-    JWT_ALG_HS256, JWT_ALG_RS256, JWT_ALG_ES256
-};
 
 
 ngx_int_t
@@ -86,10 +86,10 @@ ngx_http_gonsters_auth_verify(ngx_http_request_t *r,
         return rc == NGX_ERROR ? NGX_ERROR : NGX_DECLINED;
     }
 
-    rc = ngx_http_gonsters_auth_signature(r, amcf, token, key);
+    rc = ngx_http_gonsters_auth_verify_signature(r, amcf, key, &parts);
     if (rc != NGX_OK) {
         *error = "invalid signature";
-        return rc;
+        return rc == NGX_ERROR ? NGX_ERROR : NGX_DECLINED;
     }
 
     *error = ngx_http_gonsters_auth_check_claims(amcf, &c, ngx_time());
@@ -128,49 +128,141 @@ ngx_http_gonsters_auth_decode(ngx_http_request_t *r, gn_jwt_str_t *segment,
 
 
 /*
- * libjwt checks the signature.  It needs a NUL-terminated token; the jwt_t
- * it returns is freed before anything else happens.
+ * The signature of a split token, checked with the key its kid selected for
+ * the configured algorithm (the callers have pinned the header's alg to it
+ * already): HS256 compares the HMAC in constant time, RS256 and ES256
+ * verify with the key parsed at configuration time.  Access tokens (above)
+ * and refresh tokens (ngx_http_gonsters_auth_verify_refresh()) both come
+ * here.
+ *
+ * NGX_OK: the signature is right; NGX_DECLINED: it is not, or the key
+ * cannot verify; NGX_ABORT: the signature segment is not canonical
+ * base64url; NGX_ERROR.
  */
 
-static ngx_int_t
-ngx_http_gonsters_auth_signature(ngx_http_request_t *r,
-    ngx_http_gonsters_auth_main_conf_t *amcf, ngx_str_t *token,
-    ngx_http_gonsters_auth_key_t *key)
+ngx_int_t
+ngx_http_gonsters_auth_verify_signature(ngx_http_request_t *r,
+    ngx_http_gonsters_auth_main_conf_t *amcf,
+    ngx_http_gonsters_auth_key_t *key, gn_jwt_parts_t *parts)
 {
-    int         rc;
-    jwt_t      *jwt;
-    u_char     *s;
-    jwt_alg_t   alg;
+    int            ok;
+    size_t         len;
+    u_char        *sig;
+    unsigned int   mdlen;
+    u_char         md[EVP_MAX_MD_SIZE];
 
-    if (key->key.len == 0) {
+    if (key->key.len == 0
+        || (amcf->algorithm != NGX_HTTP_GONSTERS_AUTH_HS256
+            && key->pkey == NULL))
+    {
         return NGX_DECLINED;
     }
 
-    s = ngx_pnalloc(r->pool, token->len + 1);
-    if (s == NULL) {
+    len = gn_jwt_b64url_decoded_len(parts->signature.len);
+
+    sig = ngx_pnalloc(r->pool, len + 1);
+    if (sig == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(s, token->data, token->len);
-    s[token->len] = '\0';
-
-    jwt = NULL;
-
-    rc = jwt_decode(&jwt, (const char *) s, key->key.data, (int) key->key.len);
-
-    if (rc != 0) {
-        /* libjwt has freed what it allocated; jwt is NULL */
-        return rc == ENOMEM ? NGX_ERROR : NGX_DECLINED;
+    if (gn_jwt_b64url_decode(parts->signature.data, parts->signature.len, sig)
+        != GN_JWT_OK)
+    {
+        return NGX_ABORT;
     }
 
-    alg = jwt_get_alg(jwt);
-    jwt_free(jwt);
-
-    if (alg != ngx_http_gonsters_auth_jwt_algs[amcf->algorithm]) {
-        return NGX_DECLINED;
+    if (amcf->algorithm != NGX_HTTP_GONSTERS_AUTH_HS256) {
+        return ngx_http_gonsters_auth_pkey_verify(key->pkey, amcf->algorithm,
+                                            (u_char *) parts->signed_part.data,
+                                            parts->signed_part.len, sig, len);
     }
 
-    return NGX_OK;
+    if (HMAC(EVP_sha256(), key->key.data, (int) key->key.len,
+             (u_char *) parts->signed_part.data, parts->signed_part.len,
+             md, &mdlen)
+        == NULL)
+    {
+        ERR_clear_error();
+        return NGX_ERROR;
+    }
+
+    ok = (len == mdlen && CRYPTO_memcmp(sig, md, mdlen) == 0);
+
+    ngx_explicit_memzero(md, sizeof(md));
+
+    return ok ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * RS256 / ES256: PKCS#1 v1.5, or ECDSA with the raw 64-byte r || s of JWS
+ * (RFC 7518 3.4) turned into DER first.  NGX_OK: the signature is right;
+ * NGX_DECLINED: it is not.
+ */
+
+static ngx_int_t
+ngx_http_gonsters_auth_pkey_verify(EVP_PKEY *pkey, ngx_uint_t alg,
+    u_char *in, size_t len, u_char *sig, size_t siglen)
+{
+    int          ok, n;
+    BIGNUM      *br, *bs;
+    u_char      *p;
+    ECDSA_SIG   *es;
+    EVP_MD_CTX  *md;
+    u_char       der[128];
+
+    if (alg == NGX_HTTP_GONSTERS_AUTH_ES256) {
+
+        if (siglen != 64) {
+            return NGX_DECLINED;
+        }
+
+        es = ECDSA_SIG_new();
+        br = BN_bin2bn(sig, 32, NULL);
+        bs = BN_bin2bn(sig + 32, 32, NULL);
+
+        if (es == NULL || br == NULL || bs == NULL
+            || ECDSA_SIG_set0(es, br, bs) != 1)
+        {
+            ECDSA_SIG_free(es);
+            BN_free(br);
+            BN_free(bs);
+            ERR_clear_error();
+            return NGX_ERROR;
+        }
+
+        n = i2d_ECDSA_SIG(es, NULL);
+
+        if (n <= 0 || n > (int) sizeof(der)) {
+            ECDSA_SIG_free(es);
+            return NGX_ERROR;
+        }
+
+        p = der;
+        n = i2d_ECDSA_SIG(es, &p);
+        ECDSA_SIG_free(es);
+
+        if (n <= 0) {
+            ERR_clear_error();
+            return NGX_ERROR;
+        }
+
+        sig = der;
+        siglen = n;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) == 1
+         && EVP_DigestVerify(md, sig, siglen, in, len) == 1;
+
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+
+    return ok ? NGX_OK : NGX_DECLINED;
 }
 
 

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     # build
     build-essential clang libclang-rt-14-dev nginx nginx-dev
-    libpq-dev libhiredis-dev libjwt-dev libcjson-dev libpaho-mqtt-dev
+    libpq-dev libhiredis-dev libcjson-dev libpaho-mqtt-dev
     libcurl4-openssl-dev libcrypt-dev
     # local stack
     postgresql postgresql-client redis-server influxdb mosquitto mosquitto-clients
