@@ -17,7 +17,7 @@ use File::Temp qw(tempdir);
 use JSON::PP;
 use MIME::Base64 qw(decode_base64url encode_base64url);
 use Test::More;
-use Gonsters::Test qw(env_or_bail http json_body psql);
+use Gonsters::Test qw(env_or_bail genkey http json_body openssl psql read_file write_file);
 
 my $dsn = env_or_bail('GONSTERS_PG_DSN');
 env_or_bail('GONSTERS_PG_PORT');
@@ -42,37 +42,15 @@ psql("INSERT INTO users (username, email, password_hash, role, factory_id, depar
 my $keys = tempdir('gonsters-jwks-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $json = JSON::PP->new->canonical->utf8;
 
-sub write_file {
-    my ($name, $content) = @_;
-    open my $fh, '>', "$keys/$name" or die "$keys/$name: $!";
-    print $fh $content;
-    close $fh;
-    return "$keys/$name";
-}
 
-sub read_file {
-    my ($path) = @_;
-    open my $fh, '<', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
 
-sub openssl {
-    my @args = @_;
-    system('openssl', @args) == 0 or die "openssl @args failed";
-}
 
-sub genkey {
-    my ($name, @opts) = @_;
-    openssl('genpkey', '-quiet', @opts, '-out', "$keys/$name.pem");
-    openssl('pkey', '-in', "$keys/$name.pem", '-pubout', '-out', "$keys/$name.pub");
-}
 
-genkey('rsa', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
-genkey('rsa_old', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072');
-genkey('ec', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
-genkey('ec_old', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
-write_file('hs', 'f00d' x 16);
+genkey($keys, 'rsa', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
+genkey($keys, 'rsa_old', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072');
+genkey($keys, 'ec', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
+genkey($keys, 'ec_old', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
+write_file("$keys/hs", 'f00d' x 16);
 
 sub part {
     my ($token, $i) = @_;
@@ -99,8 +77,8 @@ sub openssl_verifies {
     my ($h, $c, $s) = split /\./, $token;
     my $sig = decode_base64url($s);
     $sig = raw_to_der($sig) if $ec;
-    write_file('si', "$h.$c");
-    write_file('sig', $sig);
+    write_file("$keys/si", "$h.$c");
+    write_file("$keys/sig", $sig);
     my $out = qx{openssl dgst -sha256 -verify \Q$pub\E -signature \Q$keys/sig\E \Q$keys/si\E 2>&1};
     return $? == 0 && $out =~ /Verified OK/;
 }
@@ -283,7 +261,7 @@ HTTP
 
 # ---- nginx -t ------------------------------------------------------------
 
-write_file('garbage.pem', "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+write_file("$keys/garbage.pem", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
 mkdir "$keys/dir";
 
 my @bad = (

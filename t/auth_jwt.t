@@ -19,7 +19,7 @@ use JSON::PP;
 use MIME::Base64 qw(encode_base64url);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Gonsters::Test qw(free_port http json_body);
+use Gonsters::Test qw(free_port genkey http json_body openssl read_file write_file);
 
 my $keys = tempdir('gonsters-keys-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $json = JSON::PP->new->canonical->utf8;
@@ -27,40 +27,18 @@ my $json = JSON::PP->new->canonical->utf8;
 
 # keys
 
-sub write_file {
-    my ($name, $content) = @_;
-    open my $fh, '>', "$keys/$name" or die "$keys/$name: $!";
-    print $fh $content;
-    close $fh;
-    return "$keys/$name";
-}
 
-sub read_file {
-    my ($path) = @_;
-    open my $fh, '<', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
 
-sub openssl {
-    my @args = @_;
-    system('openssl', @args) == 0 or die "openssl @args failed";
-}
 
-sub genkey {
-    my ($name, @opts) = @_;
-    openssl('genpkey', '-quiet', @opts, '-out', "$keys/$name.pem");
-    openssl('pkey', '-in', "$keys/$name.pem", '-pubout', '-out', "$keys/$name.pub");
-}
 
-genkey('rsa1', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
-genkey('rsa2', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
-genkey('ec1', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
+genkey($keys, 'rsa1', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
+genkey($keys, 'rsa2', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
+genkey($keys, 'ec1', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
 
 my $hs_main = 'a3f1' x 16;                  # 64 bytes
 my $hs_k2 = 'k2k2-secret-' x 4;             # 48 bytes
-write_file('hs_main', "$hs_main\n");        # the trailing newline is trimmed
-write_file('hs_k2', $hs_k2);
+write_file("$keys/hs_main", "$hs_main\n");        # the trailing newline is trimmed
+write_file("$keys/hs_k2", $hs_k2);
 
 
 # tokens
@@ -109,7 +87,7 @@ sub der_to_raw {
 sub signed {
     my ($header, $claims, $key) = @_;
     my $si = signing_input($header, $claims);
-    my $in = write_file('signing_input', $si);
+    my $in = write_file("$keys/signing_input", $si);
     openssl('dgst', '-sha256', '-sign', "$keys/$key.pem", '-out', "$keys/sig", $in);
     my $sig = read_file("$keys/sig");
     $sig = der_to_raw($sig) if $key =~ /^ec/;
@@ -613,9 +591,9 @@ $t->stop;
 
 # ---------------------------------------------------------------- nginx -t
 
-genkey('rsa_small', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024');
-genkey('ec384', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384');
-write_file('short', "0123456789\n");
+genkey($keys, 'rsa_small', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024');
+genkey($keys, 'ec384', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384');
+write_file("$keys/short", "0123456789\n");
 
 my @bad = (
     [ 'unknown algorithm', "gonsters_jwt_algorithm PS256; gonsters_jwt_key $keys/hs_main;",

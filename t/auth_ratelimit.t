@@ -7,11 +7,8 @@ use strict;
 use warnings;
 use lib 't/lib';
 
-use Digest::SHA qw(hmac_sha256);
-use JSON::PP;
-use MIME::Base64 qw(encode_base64url);
 use Test::More;
-use Gonsters::Test qw(http json_body);
+use Gonsters::Test qw(hs256_token http json_body);
 
 my $t = Gonsters::Test->new;
 my $secret = 's' x 40;
@@ -52,14 +49,11 @@ $t->run;
 sub token {
     my ($sub, %extra) = @_;
     my $now = time;
-    my $header = encode_base64url(encode_json({ alg => 'HS256', typ => 'JWT' }));
-    my $claims = encode_base64url(encode_json({
+    return hs256_token($secret, {
         sub => $sub, username => "u-$sub", role => 'Operator',
         permissions => ['write:sensor_data'], iat => $now, exp => $now + 600,
         iss => 'gonsters-backend-api', aud => 'gonsters-dashboard',
-        jti => "jti-$sub-$$", type => 'access', %extra }));
-    my $sig = encode_base64url(hmac_sha256("$header.$claims", $secret));
-    return "$header.$claims.$sig";
+        jti => "jti-$sub-$$", type => 'access', %extra });
 }
 
 sub get {

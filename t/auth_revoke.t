@@ -14,14 +14,11 @@ use strict;
 use warnings;
 use lib 't/lib';
 
-use Digest::SHA qw(hmac_sha256);
 use File::Temp qw(tempdir);
 use JSON::PP;
-use MIME::Base64 qw(encode_base64url);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Gonsters::Test qw(env_or_bail http json_body psql resume stall
-                      time_scale wait_until);
+use Gonsters::Test qw(env_or_bail hs256_token http json_body psql resume stall time_scale wait_until);
 
 my $dsn = env_or_bail('GONSTERS_PG_DSN');
 my $redis_port = env_or_bail('GONSTERS_REDIS_PORT');
@@ -45,8 +42,6 @@ my $seq = 0;
 
 sub jti { return "$run-" . ++$seq }
 
-sub b64u { return encode_base64url($_[0]) }
-
 sub token {
     my (%over) = @_;
     my $now = int time;
@@ -57,9 +52,7 @@ sub token {
     while (my ($k, $v) = each %over) {
         if (defined $v) { $c{$k} = $v } else { delete $c{$k} }
     }
-    my $si = b64u($json->encode({ alg => 'HS256', typ => 'JWT' })) . '.'
-           . b64u($json->encode(\%c));
-    return ("$si." . b64u(hmac_sha256($si, $secret)), $c{jti}, $c{exp});
+    return (hs256_token($secret, \%c), $c{jti}, $c{exp});
 }
 
 my $conf = <<"CONF";

@@ -21,7 +21,7 @@ use JSON::PP;
 use POSIX qw(WNOHANG WIFEXITED WEXITSTATUS WIFSIGNALED WTERMSIG);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use Gonsters::Test qw(wait_until);
+use Gonsters::Test qw(read_file wait_until write_file);
 
 my $port = $ENV{GONSTERS_MQTT_PORT};
 my $bin  = $ENV{GONSTERS_WORKER_BIN};
@@ -46,20 +46,7 @@ my $id = "t-worker-$$-" . int(time * 1000);
 my (%running, @logs, @topics);
 
 
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $text;
-    close $fh or die "$path: $!";
-}
 
-sub read_file {
-    my ($path) = @_;
-    open my $fh, '<', $path or return '';
-    local $/;
-    my $text = <$fh>;
-    return defined $text ? $text : '';
-}
 
 sub write_conf {
     my ($name, %kv) = @_;

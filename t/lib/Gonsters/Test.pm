@@ -15,12 +15,14 @@ use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::INET;
+use Digest::SHA qw(hmac_sha256);
 use JSON::PP;
+use MIME::Base64 qw(encode_base64url);
 use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(child_pids env_or_bail finish_requests free_port http
+our @EXPORT_OK = qw(genkey hs256_token openssl read_file write_file child_pids env_or_bail finish_requests free_port http
                     json_body psql resume stall stack_pids start_request
                     time_scale wait_until);
 
@@ -32,6 +34,45 @@ sub env_or_bail {
     BAIL_OUT("$name is not set: run the tests with `make test`")
         unless defined $value && length $value;
     return $value;
+}
+
+# Files of a test: keys, configurations, signatures.
+sub write_file {
+    my ($path, $text) = @_;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $text;
+    close $fh or die "$path: $!";
+    return $path;
+}
+
+sub read_file {
+    my ($path) = @_;
+    open my $fh, '<', $path or return '';
+    local $/;
+    my $text = <$fh>;
+    return defined $text ? $text : '';
+}
+
+sub openssl {
+    my @args = @_;
+    system('openssl', @args) == 0 or die "openssl @args failed";
+}
+
+# a key pair in DIR: NAME.pem (private) and NAME.pub (public)
+sub genkey {
+    my ($dir, $name, @opts) = @_;
+    openssl('genpkey', '-quiet', @opts, '-out', "$dir/$name.pem");
+    openssl('pkey', '-in', "$dir/$name.pem", '-pubout', '-out', "$dir/$name.pub");
+}
+
+# an HS256 JWT of the given claims (header {"alg":"HS256","typ":"JWT"}
+# unless one is given)
+sub hs256_token {
+    my ($secret, $claims, $header) = @_;
+    my $json = JSON::PP->new->canonical->utf8;
+    my $si = encode_base64url($json->encode($header || { alg => 'HS256', typ => 'JWT' }))
+           . '.' . encode_base64url($json->encode($claims));
+    return "$si." . encode_base64url(hmac_sha256($si, $secret));
 }
 
 # Under `make test-valgrind` nginx runs many times slower: bounds on how
