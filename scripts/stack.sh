@@ -344,7 +344,16 @@ events {
 
 http {
     default_type application/json;
-    access_log logs/access.log;
+    log_format gonsters_json escape=json
+        '{"timestamp":"\$time_iso8601","msec":\$msec,'
+        '"request_id":"\$request_id","remote_addr":"\$remote_addr",'
+        '"user_id":"\$gonsters_user_id","username":"\$gonsters_username",'
+        '"role":"\$gonsters_role","method":"\$request_method",'
+        '"uri":"\$request_uri","status":\$status,'
+        '"request_length":\$request_length,"body_bytes_sent":\$body_bytes_sent,'
+        '"request_time":\$request_time,"user_agent":"\$http_user_agent"}';
+    access_log logs/access.log gonsters_json;
+    gonsters_event_log logs/events.log info;
 
     client_body_temp_path $tmp/body;
     proxy_temp_path $tmp/proxy;

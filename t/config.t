@@ -63,7 +63,8 @@ for my $file ('nginx.conf.example', 'docker/nginx.conf') {
     ok($conf =~ s{^\s*load_module\s+\S+;}{%%TEST_GLOBALS%%}m,
        "$file loads the module");
     $conf =~ s{^\s*(pid|error_log|user)\s[^;]*;}{}mg;
-    $conf =~ s{^(\s*)(access_log)\s[^;]*;}{$1$2 logs/access.log;}mg;
+    $conf =~ s{^(\s*)access_log\s+[^;\s]+(\s[^;]*)?;}{$1 . 'access_log logs/access.log' . ($2 // '') . ';'}mge;
+    $conf =~ s{^(\s*)gonsters_event_log\s+(?!off)\S+}{$1gonsters_event_log logs/events.log}mg;
     $conf =~ s{^(\s*)(\w+_temp_path)\s[^;]*;}{}mg;
     $conf =~ s{^(\s*http\s*\{)}{$1\n%%TEST_GLOBALS_HTTP%%}m;
     $conf =~ s{listen\s+[^;]+;}{listen 127.0.0.1:%%PORT%%;}g;
@@ -76,6 +77,15 @@ for my $file ('nginx.conf.example', 'docker/nginx.conf') {
     $t->write_config($conf);
     ($rc, $out) = $t->test_config;
     is($rc, 0, "$file passes nginx -t") or diag($out);
+    next unless $file eq 'nginx.conf.example';
+
+    # the JSON access log: escaped, and carrying the request id that the
+    # event log and the audit rows carry too
+    like($conf, qr/log_format\s+gonsters_json\s+escape=json\s/, "$file: a JSON access log format");
+    like($conf, qr/log_format\s+gonsters_json[^;]*"request_id":"\$request_id"/s,
+         "$file: the access log has \$request_id");
+    like($conf, qr/^\s*access_log\s+\S+\s+gonsters_json;/m, "$file: the access log uses it");
+    like($conf, qr/^\s*gonsters_event_log\s+\S+/m, "$file: an event log");
 }
 
 done_testing;
