@@ -50,7 +50,7 @@ typedef struct {
  * "error", "value"} */
 typedef struct {
     char              field[96];    /* "batch[1].readings[0].timestamp" */
-    const char       *error;        /* static text */
+    char              error[96];    /* "Invalid ISO 8601 format: ..." */
     const cJSON      *value;        /* the offending value, or NULL */
 } gn_error_t;
 
@@ -63,8 +63,11 @@ typedef struct {
     size_t            dropped;
 } gn_errors_t;
 
+/* field is "path.field" ("field" when path is empty, "path" when field is
+ * NULL); error is a printf format */
 void gn_errors_add(gn_errors_t *errs, const char *path, const char *field,
-    const char *error, const cJSON *value);
+    const cJSON *value, const char *error, ...)
+    __attribute__((format(printf, 5, 6)));
 
 
 /*
@@ -132,6 +135,7 @@ typedef struct {
     gn_ingest_machine_t  *machines;
     size_t                nreadings;    /* in valid entries */
     size_t                nvalid;       /* valid entries */
+    size_t                json_offset;  /* MALFORMED: where parsing stopped */
 } gn_ingest_t;
 
 typedef enum {
@@ -172,6 +176,9 @@ typedef struct {
     const char       *sensor_type;
     size_t            sensor_type_len;
 } gn_series_t;
+
+/* GN_LP_OK when location and sensor_type can be tag values */
+int gn_series_check(const gn_series_t *s);
 
 size_t gn_reading_line_len(const gn_series_t *s, const gn_reading_t *r);
 char *gn_reading_line(char *dst, const gn_series_t *s, const gn_reading_t *r);

@@ -22,6 +22,10 @@ GN_COMMON_TESTS := $(patsubst common/tests/%.c,$(BUILD)/common/tests/%,\
 
 GN_FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 
+# what a program linking the library needs too (gn_telemetry parses JSON
+# with cJSON)
+GN_COMMON_LIBS := -lcjson -lm
+
 AR ?= ar
 
 
@@ -51,7 +55,7 @@ $(BUILD)/common/tests/%: common/tests/%.c common/tests/gn_test.h \
                          $(BUILD)/libgonsters_common_san.a
 	@mkdir -p $(@D)
 	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -o $@ $< \
-	    $(BUILD)/libgonsters_common_san.a -lm
+	    $(BUILD)/libgonsters_common_san.a $(GN_COMMON_LIBS)
 
 unit-common: $(GN_COMMON_TESTS)
 	@set -e; for t in $(GN_COMMON_TESTS); do \
@@ -70,7 +74,8 @@ $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(GN_FUZZ_HDRS) \
                         $(BUILD)/libgonsters_common_san.a
 	@mkdir -p $(@D)
 	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -Icommon/tests -o $@ \
-	    fuzz/fuzz_$*.c fuzz/replay.c $(BUILD)/libgonsters_common_san.a -lm
+	    fuzz/fuzz_$*.c fuzz/replay.c $(BUILD)/libgonsters_common_san.a \
+	    $(GN_COMMON_LIBS)
 
 # the library is compiled in, not linked from the .a, so that libFuzzer's
 # coverage instrumentation reaches it
@@ -78,7 +83,7 @@ $(BUILD)/fuzz/libfuzzer_%: fuzz/fuzz_%.c $(GN_FUZZ_HDRS) $(GN_COMMON_SRCS) \
                            $(GN_COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(GN_CFLAGS) $(FUZZ_FLAGS) -Icommon/tests -o $@ \
-	    fuzz/fuzz_$*.c $(GN_COMMON_SRCS) -lm
+	    fuzz/fuzz_$*.c $(GN_COMMON_SRCS) $(GN_COMMON_LIBS)
 
 fuzz-smoke: $(GN_FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 	@set -e; for t in $(GN_FUZZ_TARGETS); do \

@@ -10,7 +10,7 @@
 
 WORKER_SRCS := worker/main.c worker/config.c worker/log.c worker/mqtt.c
 WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o)
-WORKER_LIBS := $(BUILD)/libgonsters_common.a -lpaho-mqtt3a -lpthread
+WORKER_LIBS := $(BUILD)/libgonsters_common.a $(GN_COMMON_LIBS) -lpaho-mqtt3a -lpthread
 
 # unit tests: $(BUILD)/worker/tests/<name> from worker/tests/<name>.c plus
 # the worker sources listed in WORKER_TEST_SRCS_<name>; the check macros

@@ -1,0 +1,706 @@
+/*
+ * Gonsters common: the rules of a telemetry reading (see gn_telemetry.h).
+ */
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gn_lineproto.h"
+#include "gn_telemetry.h"
+#include "gn_time.h"
+#include "gn_utf8.h"
+
+
+const char *const  gn_field_names[GN_FIELD_N] = {
+    "temperature", "pressure", "speed"
+};
+
+
+/* the keys of a reading whose repetition is an error */
+#define GN_KEY_TIMESTAMP    GN_FIELD_N
+#define GN_KEY_SENSOR_TYPE  (GN_FIELD_N + 1)
+
+
+void
+gn_errors_add(gn_errors_t *errs, const char *path, const char *field,
+    const cJSON *value, const char *error, ...)
+{
+    gn_error_t  *e;
+    va_list      ap;
+
+    if (errs->n == errs->cap) {
+        errs->dropped++;
+        return;
+    }
+
+    e = &errs->items[errs->n++];
+
+    if (field == NULL) {
+        snprintf(e->field, sizeof(e->field), "%s", path);
+
+    } else if (path[0] == '\0') {
+        snprintf(e->field, sizeof(e->field), "%s", field);
+
+    } else {
+        snprintf(e->field, sizeof(e->field), "%s.%s", path, field);
+    }
+
+    va_start(ap, error);
+    vsnprintf(e->error, sizeof(e->error), error, ap);
+    va_end(ap);
+
+    e->value = value;
+}
+
+
+/*
+ * What cJSON lets through and JSON (RFC 8259) does not: invalid UTF-8 and
+ * raw control characters in strings.  The same pass bounds the nesting
+ * before any tree is built.
+ */
+static const char *
+gn_json_scan(const char *text, size_t len, size_t max_depth, size_t *offset)
+{
+    const unsigned char  *p = (const unsigned char *) text, *end = p + len;
+    const unsigned char  *start = p;
+    size_t                depth = 0;
+    int                   in_string = 0, n;
+    uint32_t              cp;
+
+    while (p < end) {
+        if (*p >= 0x80) {
+            n = gn_utf8_next(p, end, &cp);
+            if (n < 0) {
+                *offset = (size_t) (p - start);
+                return "invalid UTF-8";
+            }
+            p += n;
+            continue;
+        }
+
+        if (in_string) {
+            if (*p == '\\' && p + 1 < end) {
+                p += 2;
+                continue;
+            }
+
+            if (*p == '"') {
+                in_string = 0;
+
+            } else if (*p < 0x20) {
+                *offset = (size_t) (p - start);
+                return "control character in a string";
+            }
+
+            p++;
+            continue;
+        }
+
+        switch (*p) {
+        case '"':
+            in_string = 1;
+            break;
+
+        case '[':
+        case '{':
+            if (++depth > max_depth) {
+                *offset = (size_t) (p - start);
+                return "nested too deeply";
+            }
+            break;
+
+        case ']':
+        case '}':
+            if (depth > 0) {
+                depth--;
+            }
+            break;
+        }
+
+        p++;
+    }
+
+    return NULL;
+}
+
+
+cJSON *
+gn_json_parse(const char *text, size_t len, size_t max_depth,
+    const char **error, size_t *offset)
+{
+    cJSON       *root;
+    const char  *end = NULL;
+
+    *error = gn_json_scan(text, len, max_depth, offset);
+    if (*error != NULL) {
+        return NULL;
+    }
+
+    if (len == 0) {
+        *error = "empty";
+        *offset = 0;
+        return NULL;
+    }
+
+    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (root == NULL) {
+        *error = "syntax error";
+        *offset = end != NULL ? (size_t) (end - text) : 0;
+        return NULL;
+    }
+
+    /* cJSON stops after the first value; anything but white space after
+     * it makes the text something other than one JSON value */
+    while (end < text + len
+           && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+    {
+        end++;
+    }
+
+    if (end != text + len) {
+        cJSON_Delete(root);
+        *error = "unexpected data after the JSON value";
+        *offset = (size_t) (end - text);
+        return NULL;
+    }
+
+    return root;
+}
+
+
+/* a string of 1..max bytes without control characters (valid UTF-8 is
+ * already guaranteed by gn_json_parse) */
+static int
+gn_check_string(const cJSON *item, const char *path, const char *field,
+    size_t max, gn_errors_t *errs)
+{
+    const char  *s;
+    size_t       len, i;
+
+    if (item == NULL) {
+        gn_errors_add(errs, path, field, NULL, "Required field missing");
+        return 0;
+    }
+
+    if (!cJSON_IsString(item)) {
+        gn_errors_add(errs, path, field, item, "Must be a string");
+        return 0;
+    }
+
+    s = item->valuestring;
+    len = strlen(s);
+
+    if (len == 0) {
+        gn_errors_add(errs, path, field, item, "Must not be empty");
+        return 0;
+    }
+
+    if (len > max) {
+        gn_errors_add(errs, path, field, item,
+                      "Longer than %zu bytes", max);
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            gn_errors_add(errs, path, field, item,
+                          "Must not contain control characters");
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+gn_check_timestamp(const cJSON *item, const char *path, const char *field,
+    int64_t *ns, gn_errors_t *errs)
+{
+    size_t  len;
+    int     rc;
+
+    if (item == NULL) {
+        gn_errors_add(errs, path, field, NULL, "Required field missing");
+        return 0;
+    }
+
+    if (!cJSON_IsString(item)) {
+        gn_errors_add(errs, path, field, item,
+                      "Invalid ISO 8601 format: must be a string");
+        return 0;
+    }
+
+    len = strlen(item->valuestring);
+    rc = len > GN_TIMESTAMP_MAX
+         ? GN_TIME_EFORMAT
+         : gn_time_parse_iso8601(item->valuestring, len, ns);
+
+    if (rc != GN_TIME_OK) {
+        gn_errors_add(errs, path, field, item, "Invalid ISO 8601 format: %s",
+                      gn_time_strerror(rc));
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/* the index of a key whose repetition matters, or -1 */
+static int
+gn_reading_key(const char *key)
+{
+    int  i;
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        if (strcmp(key, gn_field_names[i]) == 0) {
+            return i;
+        }
+    }
+
+    if (strcmp(key, "timestamp") == 0) {
+        return GN_KEY_TIMESTAMP;
+    }
+
+    if (strcmp(key, "sensor_type") == 0) {
+        return GN_KEY_SENSOR_TYPE;
+    }
+
+    return -1;
+}
+
+
+/* a key given twice would let two parsers see two different readings */
+static size_t
+gn_check_duplicates(const cJSON *obj, const char *path, gn_errors_t *errs)
+{
+    const cJSON  *item;
+    unsigned      seen = 0;
+    size_t        nerr = 0;
+    int           k;
+
+    cJSON_ArrayForEach(item, obj) {
+        k = gn_reading_key(item->string);
+        if (k < 0) {
+            continue;
+        }
+
+        if (seen & (1u << k)) {
+            gn_errors_add(errs, path, item->string, item,
+                          "Duplicate key");
+            nerr++;
+        }
+
+        seen |= 1u << k;
+    }
+
+    return nerr;
+}
+
+
+size_t
+gn_reading_parse(const cJSON *obj, const char *path, gn_reading_t *out,
+    gn_errors_t *errs)
+{
+    const cJSON  *item;
+    size_t        n0 = errs->n + errs->dropped;
+    int           i;
+
+    if (!cJSON_IsObject(obj)) {
+        gn_errors_add(errs, path, NULL, obj, "Must be an object");
+        return 1;
+    }
+
+    gn_check_duplicates(obj, path, errs);
+
+    out->present = 0;
+    out->ts_ns = 0;
+
+    gn_check_timestamp(cJSON_GetObjectItemCaseSensitive(obj, "timestamp"),
+                       path, "timestamp", &out->ts_ns, errs);
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        item = cJSON_GetObjectItemCaseSensitive(obj, gn_field_names[i]);
+        if (item == NULL) {
+            continue;
+        }
+
+        if (!cJSON_IsNumber(item)) {
+            gn_errors_add(errs, path, gn_field_names[i], item,
+                          "Must be a number");
+            continue;
+        }
+
+        if (!isfinite(item->valuedouble)) {
+            gn_errors_add(errs, path, gn_field_names[i], item,
+                          "Must be a finite number");
+            continue;
+        }
+
+        out->value[i] = item->valuedouble;
+        out->present |= 1u << i;
+    }
+
+    if (out->present == 0 && errs->n + errs->dropped == n0) {
+        gn_errors_add(errs, path, NULL, obj,
+                      "At least one of temperature, pressure, speed is "
+                      "required");
+    }
+
+    return errs->n + errs->dropped - n0;
+}
+
+
+/* MQTT payloads */
+
+const char *
+gn_payload_reason(gn_payload_status_e status)
+{
+    switch (status) {
+    case GN_PAYLOAD_OK:
+        return "ok";
+    case GN_PAYLOAD_TOO_LARGE:
+        return "payload_too_large";
+    case GN_PAYLOAD_NOT_JSON:
+        return "invalid_json";
+    default:
+        return "invalid_payload";
+    }
+}
+
+
+#define GN_PAYLOAD_MAX_DEPTH  8
+
+
+gn_payload_status_e
+gn_payload_parse(const char *payload, size_t len, size_t max_bytes,
+    gn_reading_t *out, gn_errors_t *errs)
+{
+    cJSON               *root;
+    const char          *error;
+    size_t               offset, n0 = errs->n, i;
+    gn_payload_status_e  status = GN_PAYLOAD_OK;
+
+    if (len > max_bytes) {
+        gn_errors_add(errs, "payload", NULL, NULL,
+                      "Larger than %zu bytes", max_bytes);
+        return GN_PAYLOAD_TOO_LARGE;
+    }
+
+    root = gn_json_parse(payload, len, GN_PAYLOAD_MAX_DEPTH, &error, &offset);
+    if (root == NULL) {
+        gn_errors_add(errs, "payload", NULL, NULL,
+                      "Malformed JSON: %s at byte %zu", error, offset);
+        return GN_PAYLOAD_NOT_JSON;
+    }
+
+    if (gn_reading_parse(root, "", out, errs) != 0) {
+        status = GN_PAYLOAD_INVALID;
+    }
+
+    if (cJSON_IsObject(root)
+        && !gn_check_string(cJSON_GetObjectItemCaseSensitive(root,
+                                                             "sensor_type"),
+                            "", "sensor_type", GN_SENSOR_TYPE_MAX, errs))
+    {
+        status = GN_PAYLOAD_INVALID;
+    }
+
+    /* the values point into the tree about to be freed */
+    for (i = n0; i < errs->n; i++) {
+        errs->items[i].value = NULL;
+    }
+
+    cJSON_Delete(root);
+
+    return status;
+}
+
+
+/* REST ingest bodies */
+
+static int
+gn_ingest_entry(const cJSON *entry, size_t idx,
+    const gn_ingest_limits_t *limits, void *(*alloc)(void *, size_t),
+    void *ctx, gn_ingest_machine_t *m, int *limit_hit, gn_errors_t *errs)
+{
+    char          path[48], rpath[80];
+    const cJSON  *item, *readings, *reading;
+    size_t        n0 = errs->n + errs->dropped, j;
+    int           nreadings;
+
+    snprintf(path, sizeof(path), "batch[%zu]", idx);
+
+    m->machine_id[0] = '\0';
+    m->machine_id_value = NULL;
+    m->valid = 0;
+    m->nreadings = 0;
+    m->readings = NULL;
+
+    if (!cJSON_IsObject(entry)) {
+        gn_errors_add(errs, path, NULL, entry, "Must be an object");
+        return 0;
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(entry, "machine_id");
+    m->machine_id_value = item;
+
+    if (item == NULL) {
+        gn_errors_add(errs, path, "machine_id", NULL,
+                      "Required field missing");
+
+    } else if (!cJSON_IsString(item)
+               || !gn_uuid_is_valid(item->valuestring,
+                                    strlen(item->valuestring)))
+    {
+        gn_errors_add(errs, path, "machine_id", item, "Must be a UUID");
+
+    } else {
+        gn_uuid_lower(m->machine_id, item->valuestring);
+        m->machine_id[GN_UUID_LEN] = '\0';
+    }
+
+    /* required by the seed's schema; the tags come from the registry */
+    gn_check_string(cJSON_GetObjectItemCaseSensitive(entry, "sensor_type"),
+                    path, "sensor_type", GN_SENSOR_TYPE_MAX, errs);
+    gn_check_string(cJSON_GetObjectItemCaseSensitive(entry, "location"),
+                    path, "location", GN_LOCATION_MAX, errs);
+
+    readings = cJSON_GetObjectItemCaseSensitive(entry, "readings");
+
+    if (readings == NULL) {
+        gn_errors_add(errs, path, "readings", NULL, "Required field missing");
+        return 0;
+    }
+
+    if (!cJSON_IsArray(readings)) {
+        gn_errors_add(errs, path, "readings", readings, "Must be an array");
+        return 0;
+    }
+
+    nreadings = cJSON_GetArraySize(readings);
+
+    if (nreadings == 0) {
+        gn_errors_add(errs, path, "readings", readings,
+                      "Must hold at least one reading");
+        return 0;
+    }
+
+    if ((size_t) nreadings > limits->max_readings) {
+        gn_errors_add(errs, path, "readings", NULL,
+                      "More than %zu readings (the limit per machine)",
+                      limits->max_readings);
+        *limit_hit = 1;
+        return 0;
+    }
+
+    m->readings = alloc(ctx, (size_t) nreadings * sizeof(gn_reading_t));
+    if (m->readings == NULL) {
+        return -1;
+    }
+
+    j = 0;
+    cJSON_ArrayForEach(reading, readings) {
+        snprintf(rpath, sizeof(rpath), "%s.readings[%zu]", path, j);
+        gn_reading_parse(reading, rpath, &m->readings[j], errs);
+        j++;
+    }
+
+    m->nreadings = j;
+    m->valid = (errs->n + errs->dropped == n0);
+
+    return 0;
+}
+
+
+gn_ingest_status_e
+gn_ingest_parse(const char *body, size_t len, const gn_ingest_limits_t *limits,
+    void *(*alloc)(void *ctx, size_t size), void *ctx, gn_ingest_t *in,
+    gn_errors_t *errs)
+{
+    const cJSON  *batch, *entry;
+    const char   *error;
+    size_t        i, n0;
+    int           n, limit_hit = 0, top_ok = 1;
+
+    memset(in, 0, sizeof(*in));
+
+    in->root = gn_json_parse(body, len, limits->max_depth, &error,
+                             &in->json_offset);
+    if (in->root == NULL) {
+        gn_errors_add(errs, "body", NULL, NULL,
+                      "Malformed JSON: %s at byte %zu", error,
+                      in->json_offset);
+        return GN_INGEST_MALFORMED;
+    }
+
+    if (!cJSON_IsObject(in->root)) {
+        gn_errors_add(errs, "body", NULL, NULL, "Must be a JSON object");
+        return GN_INGEST_INVALID;
+    }
+
+    n0 = errs->n + errs->dropped;
+
+    if (gn_check_string(cJSON_GetObjectItemCaseSensitive(in->root,
+                                                         "gateway_id"),
+                        "", "gateway_id", GN_GATEWAY_ID_MAX, errs))
+    {
+        in->gateway_id = cJSON_GetObjectItemCaseSensitive(in->root,
+                                                          "gateway_id")
+                         ->valuestring;
+    }
+
+    gn_check_timestamp(cJSON_GetObjectItemCaseSensitive(in->root,
+                                                        "timestamp"),
+                       "", "timestamp", &in->gateway_ts_ns, errs);
+
+    top_ok = (errs->n + errs->dropped == n0);
+
+    batch = cJSON_GetObjectItemCaseSensitive(in->root, "batch");
+
+    if (batch == NULL) {
+        gn_errors_add(errs, "batch", NULL, NULL, "Required field missing");
+        return GN_INGEST_INVALID;
+    }
+
+    if (!cJSON_IsArray(batch)) {
+        gn_errors_add(errs, "batch", NULL, batch, "Must be an array");
+        return GN_INGEST_INVALID;
+    }
+
+    n = cJSON_GetArraySize(batch);
+
+    if (n == 0) {
+        gn_errors_add(errs, "batch", NULL, batch,
+                      "Must hold at least one machine");
+        return GN_INGEST_INVALID;
+    }
+
+    if ((size_t) n > limits->max_machines) {
+        gn_errors_add(errs, "batch", NULL, NULL,
+                      "More than %zu machines (the limit per request)",
+                      limits->max_machines);
+        return GN_INGEST_INVALID;
+    }
+
+    in->machines = alloc(ctx, (size_t) n * sizeof(gn_ingest_machine_t));
+    if (in->machines == NULL) {
+        return GN_INGEST_NOMEM;
+    }
+
+    i = 0;
+    cJSON_ArrayForEach(entry, batch) {
+        if (gn_ingest_entry(entry, i, limits, alloc, ctx, &in->machines[i],
+                            &limit_hit, errs)
+            != 0)
+        {
+            return GN_INGEST_NOMEM;
+        }
+
+        if (in->machines[i].valid) {
+            in->nvalid++;
+            in->nreadings += in->machines[i].nreadings;
+        }
+
+        i++;
+    }
+
+    in->nmachines = i;
+
+    if (!top_ok || limit_hit || in->nvalid == 0) {
+        return GN_INGEST_INVALID;
+    }
+
+    return in->nvalid == in->nmachines ? GN_INGEST_OK : GN_INGEST_PARTIAL;
+}
+
+
+/* line protocol */
+
+int
+gn_series_check(const gn_series_t *s)
+{
+    int  rc;
+
+    if (s->machine_id == NULL
+        || !gn_uuid_is_valid(s->machine_id, strlen(s->machine_id)))
+    {
+        return GN_LP_EEMPTY;
+    }
+
+    rc = gn_lp_check_tag(s->location, s->location_len);
+    if (rc != GN_LP_OK) {
+        return rc;
+    }
+
+    return gn_lp_check_tag(s->sensor_type, s->sensor_type_len);
+}
+
+
+static char *
+gn_put(char *p, const char *s)
+{
+    size_t  n = strlen(s);
+
+    memcpy(p, s, n);
+    return p + n;
+}
+
+
+char *
+gn_reading_line(char *dst, const gn_series_t *s, const gn_reading_t *r)
+{
+    char  *p = dst;
+    int    i, first = 1;
+
+    p = gn_put(p, GN_MEASUREMENT ",location=");
+    p = gn_lp_escape_tag(p, s->location, s->location_len);
+    p = gn_put(p, ",machine_id=");
+    memcpy(p, s->machine_id, GN_UUID_LEN);
+    p += GN_UUID_LEN;
+    p = gn_put(p, ",sensor_type=");
+    p = gn_lp_escape_tag(p, s->sensor_type, s->sensor_type_len);
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        if (!(r->present & (1u << i))) {
+            continue;
+        }
+
+        *p++ = first ? ' ' : ',';
+        first = 0;
+        p = gn_put(p, gn_field_names[i]);
+        *p++ = '=';
+        p = gn_lp_format_double(p, r->value[i]);
+    }
+
+    p += sprintf(p, " %" PRId64 "\n", r->ts_ns);
+
+    return p;
+}
+
+
+size_t
+gn_reading_line_len(const gn_series_t *s, const gn_reading_t *r)
+{
+    char    num[GN_LP_DOUBLE_MAX], ts[24];
+    size_t  len;
+    int     i;
+
+    len = sizeof(GN_MEASUREMENT ",location=") - 1
+          + gn_lp_escape_tag_len(s->location, s->location_len)
+          + sizeof(",machine_id=") - 1 + GN_UUID_LEN
+          + sizeof(",sensor_type=") - 1
+          + gn_lp_escape_tag_len(s->sensor_type, s->sensor_type_len);
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        if (r->present & (1u << i)) {
+            len += 1 + strlen(gn_field_names[i]) + 1
+                   + (size_t) (gn_lp_format_double(num, r->value[i]) - num);
+        }
+    }
+
+    return len + (size_t) snprintf(ts, sizeof(ts), " %" PRId64 "\n", r->ts_ns);
+}
