@@ -9,6 +9,8 @@
 #include "ngx_http_gonsters_pg.h"
 #include "ngx_http_gonsters_redis.h"
 
+#include "gn_revocation.h"
+
 
 /* rows revoked this long before the newest revoked_at seen are read again
  * at every sync: revoked_at is the inserting transaction's start, so a row
@@ -62,7 +64,6 @@ typedef struct {
 } ngx_http_gonsters_revoke_ctx_t;
 
 
-static ngx_int_t ngx_http_gonsters_revoke_valid_jti(u_char *p, size_t len);
 static ngx_int_t ngx_http_gonsters_revoke_inserted(ngx_http_request_t *r,
     ngx_http_gonsters_pg_result_t *res, void *data);
 static void ngx_http_gonsters_revoke_published(
@@ -186,7 +187,7 @@ ngx_http_gonsters_revoke(ngx_http_request_t *r, ngx_str_t *jti,
     ngx_http_gonsters_pg_stmt_t           *stmt;
     ngx_http_gonsters_revoke_ctx_t        *ctx;
 
-    if (ngx_http_gonsters_revoke_valid_jti(jti->data, jti->len) != NGX_OK) {
+    if (!gn_jti_valid((const char *) jti->data, jti->len)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "gonsters revocation: invalid jti");
         return NGX_ERROR;
@@ -251,12 +252,15 @@ ngx_http_gonsters_revoke_inserted(ngx_http_request_t *r,
     if (ngx_http_gonsters_redis_configured((ngx_cycle_t *) ngx_cycle)
         == NGX_OK)
     {
-        msg = ngx_pnalloc(r->pool, ctx->jti.len + 1 + NGX_TIME_T_LEN);
+        msg = ngx_pnalloc(r->pool, GN_REVOCATION_MSG_MAX);
         if (msg == NULL) {
             return ctx->handler(r, NGX_HTTP_GONSTERS_BACKEND_OK, ctx->data);
         }
 
-        p = ngx_sprintf(msg, "%V %T", &ctx->jti, ctx->expires);
+        p = (u_char *) gn_revocation_format((char *) msg,
+                                            (const char *) ctx->jti.data,
+                                            ctx->jti.len,
+                                            (int64_t) ctx->expires);
 
         argv[0] = "PUBLISH";
         len[0] = sizeof("PUBLISH") - 1;
@@ -400,25 +404,6 @@ ngx_http_gonsters_revoke_get_state(ngx_http_request_t *r,
     st->overflows = sh->overflows;
     st->watermark = sh->watermark;
     ngx_shmtx_unlock(&shpool->mutex);
-}
-
-
-static ngx_int_t
-ngx_http_gonsters_revoke_valid_jti(u_char *p, size_t len)
-{
-    size_t  i;
-
-    if (len == 0 || len > NGX_HTTP_GONSTERS_REVOKE_JTI_MAX) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (p[i] <= 0x20 || p[i] >= 0x7f) {
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
 }
 
 
@@ -776,26 +761,17 @@ static void
 ngx_http_gonsters_revoke_on_message(ngx_str_t *channel, ngx_str_t *message,
     void *data)
 {
-    u_char     *sp, *last;
-    time_t      expires;
+    int64_t     expires;
     ngx_str_t   jti;
 
-    last = message->data + message->len;
-    sp = ngx_strlchr(message->data, last, ' ');
-
-    if (sp == NULL) {
-        goto invalid;
-    }
-
-    jti.data = message->data;
-    jti.len = sp - message->data;
-
-    expires = ngx_atotm(sp + 1, last - sp - 1);
-
-    if (expires == NGX_ERROR
-        || ngx_http_gonsters_revoke_valid_jti(jti.data, jti.len) != NGX_OK)
+    if (gn_revocation_parse((const char *) message->data, message->len,
+                            (const char **) &jti.data, &jti.len, &expires)
+        != 0)
     {
-        goto invalid;
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "gonsters revocation: ignored invalid message on "
+                      "\"%V\"", channel);
+        return;
     }
 
     if (expires <= ngx_time()) {
@@ -803,14 +779,8 @@ ngx_http_gonsters_revoke_on_message(ngx_str_t *channel, ngx_str_t *message,
     }
 
     (void) ngx_http_gonsters_revoke_add(ngx_http_gonsters_revoke_conf->shm_zone,
-                                        &jti, expires, ngx_cycle->log);
-    return;
-
-invalid:
-
-    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                  "gonsters revocation: ignored invalid message on \"%V\"",
-                  channel);
+                                        &jti, (time_t) expires,
+                                        ngx_cycle->log);
 }
 
 

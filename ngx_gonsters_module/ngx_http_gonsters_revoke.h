@@ -45,11 +45,12 @@
 
 
 #include "ngx_http_gonsters_module.h"
+#include "gn_revocation.h"
 
 
 /* a jti longer than this, or with bytes outside 0x21..0x7e, is refused by
  * ngx_http_gonsters_revoke() and in Redis messages */
-#define NGX_HTTP_GONSTERS_REVOKE_JTI_MAX  255
+#define NGX_HTTP_GONSTERS_REVOKE_JTI_MAX  GN_JTI_MAX
 
 
 /* status: OK when the revocation is stored in PostgreSQL (then it is in
