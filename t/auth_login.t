@@ -352,6 +352,9 @@ is(((json_body($res) || {})->{errors} || [{}])->[0]{field}, 'username', 'names u
 $res = post('/api/v1/auth/register', { %new, username => "${p}_other" });
 is($res->{status}, 409, 'duplicate email: 409');
 is(((json_body($res) || {})->{errors} || [{}])->[0]{field}, 'email', 'names email');
+$res = post('/api/v1/auth/register', { %new, username => "${p}_other", email => uc $new{email} });
+is($res->{status}, 409, 'the same email in other case: 409');
+is(((json_body($res) || {})->{errors} || [{}])->[0]{field}, 'email', 'names email');
 
 for my $case (['short password', { %new, username => "${p}_x1", password => 'short1!' }, 'password'],
               ['password with the username', { %new, username => "${p}_x2", password => "xx${p}_x2yy" }, 'password'],
