@@ -41,6 +41,16 @@ static const char *wk_config_set_u32(wk_config_t *conf,
     const wk_config_key_t *key, const char *value);
 static const char *wk_config_set_int(wk_config_t *conf,
     const wk_config_key_t *key, const char *value);
+static const char *wk_config_set_u64(wk_config_t *conf,
+    const wk_config_key_t *key, const char *value);
+static const char *wk_config_set_name(wk_config_t *conf,
+    const wk_config_key_t *key, const char *value);
+static const char *wk_config_set_path(wk_config_t *conf,
+    const wk_config_key_t *key, const char *value);
+static const char *wk_config_set_http(wk_config_t *conf,
+    const wk_config_key_t *key, const char *value);
+static const char *wk_config_set_text(wk_config_t *conf,
+    const wk_config_key_t *key, const char *value);
 static const char *wk_config_set_log_level(wk_config_t *conf,
     const wk_config_key_t *key, const char *value);
 
@@ -63,6 +73,46 @@ static const wk_config_key_t  wk_config_keys[WK_CONFIG_NKEYS] = {
       0, 0 },
     { "connect_retry_max", wk_config_set_int, WK_OFF(connect_retry_max),
       1, 3600 },
+    { "share_group", wk_config_set_name, WK_OFF(share_group),
+      0, WK_CONFIG_NAME_MAX },
+    { "payload_max_bytes", wk_config_set_int, WK_OFF(payload_max_bytes),
+      64, 1 << 20 },
+    { "spool_dir", wk_config_set_path, WK_OFF(spool_dir),
+      0, WK_CONFIG_PATH_MAX },
+    { "spool_max_bytes", wk_config_set_u64, WK_OFF(spool_max_bytes),
+      1 << 20, 1LL << 50 },
+    { "spool_segment_bytes", wk_config_set_u64, WK_OFF(spool_segment_bytes),
+      64 << 10, 1LL << 30 },
+    { "fsync_interval_ms", wk_config_set_int, WK_OFF(fsync_interval_ms),
+      1, 60000 },
+    { "influx_url", wk_config_set_http, WK_OFF(influx_url),
+      0, WK_CONFIG_URI_MAX },
+    { "influx_db", wk_config_set_name, WK_OFF(influx_db),
+      0, WK_CONFIG_NAME_MAX },
+    { "influx_rp", wk_config_set_name, WK_OFF(influx_rp),
+      0, WK_CONFIG_NAME_MAX },
+    { "batch_max_points", wk_config_set_int, WK_OFF(batch_max_points),
+      1, 100000 },
+    { "batch_max_ms", wk_config_set_int, WK_OFF(batch_max_ms),
+      1, 60000 },
+    { "influx_timeout_ms", wk_config_set_int, WK_OFF(influx_timeout_ms),
+      100, 600000 },
+    { "retry_max_ms", wk_config_set_int, WK_OFF(retry_max_ms),
+      10, 600000 },
+    { "pg_dsn", wk_config_set_text, WK_OFF(pg_dsn),
+      0, WK_CONFIG_DSN_MAX },
+    { "pg_spool_max_bytes", wk_config_set_u64, WK_OFF(pg_spool_max_bytes),
+      1 << 20, 1LL << 50 },
+    { "registry_ttl", wk_config_set_int, WK_OFF(registry_ttl),
+      1, 86400 },
+    { "last_seen_interval_ms", wk_config_set_int,
+      WK_OFF(last_seen_interval_ms), 10, 600000 },
+    { "inactivity_check_s", wk_config_set_int, WK_OFF(inactivity_check_s),
+      1, 86400 },
+    { "metrics_file", wk_config_set_path, WK_OFF(metrics_file),
+      0, WK_CONFIG_PATH_MAX },
+    { "metrics_interval_ms", wk_config_set_int, WK_OFF(metrics_interval_ms),
+      100, 600000 },
 };
 
 static const char *const  wk_config_levels[] = {
@@ -96,6 +146,28 @@ wk_config_init(wk_config_t *conf)
     conf->keepalive = 30;
     conf->log_level = WK_LOG_INFO;
     conf->connect_retry_max = 30;
+
+    snprintf(conf->share_group, sizeof(conf->share_group), "gonsters");
+    conf->payload_max_bytes = 4096;
+    snprintf(conf->spool_dir, sizeof(conf->spool_dir), "%s",
+             "/var/lib/gonsters/worker");
+    conf->spool_max_bytes = 256ULL << 20;
+    conf->spool_segment_bytes = 8ULL << 20;
+    conf->fsync_interval_ms = 50;
+    snprintf(conf->influx_url, sizeof(conf->influx_url), "%s",
+             "http://127.0.0.1:8086");
+    snprintf(conf->influx_db, sizeof(conf->influx_db), "gonsters");
+    conf->batch_max_points = 5000;
+    conf->batch_max_ms = 200;
+    conf->influx_timeout_ms = 10000;
+    conf->retry_max_ms = 10000;
+    snprintf(conf->pg_dsn, sizeof(conf->pg_dsn), "%s",
+             "host=127.0.0.1 port=5432 dbname=gonsters user=gonsters");
+    conf->pg_spool_max_bytes = 64ULL << 20;
+    conf->registry_ttl = 300;
+    conf->last_seen_interval_ms = 1000;
+    conf->inactivity_check_s = 10;
+    conf->metrics_interval_ms = 1000;
 }
 
 
@@ -275,6 +347,104 @@ wk_config_set_int(wk_config_t *conf, const wk_config_key_t *key,
     *(int *) ((char *) conf + key->offset) = (int) n;
 
     return NULL;
+}
+
+
+static const char *
+wk_config_set_u64(wk_config_t *conf, const wk_config_key_t *key,
+    const char *value)
+{
+    long long    n;
+    const char  *reason;
+
+    reason = wk_config_number(key, value, &n);
+    if (reason) {
+        return reason;
+    }
+
+    *(uint64_t *) ((char *) conf + key->offset) = (uint64_t) n;
+
+    return NULL;
+}
+
+
+/* share group, database, retention policy: a plain name */
+static const char *
+wk_config_set_name(wk_config_t *conf, const wk_config_key_t *key,
+    const char *value)
+{
+    const char  *p;
+
+    for (p = value; *p; p++) {
+        if (!isalnum((unsigned char) *p) && strchr("-_", *p) == NULL) {
+            return "allowed characters are A-Z a-z 0-9 - _";
+        }
+    }
+
+    return wk_config_copy_string(conf, key, value);
+}
+
+
+static const char *
+wk_config_set_path(wk_config_t *conf, const wk_config_key_t *key,
+    const char *value)
+{
+    const char  *p;
+
+    if (value[0] != '/') {
+        return "must be an absolute path";
+    }
+
+    for (p = value; *p; p++) {
+        if (!isgraph((unsigned char) *p)) {
+            return "contains whitespace or control characters";
+        }
+    }
+
+    return wk_config_copy_string(conf, key, value);
+}
+
+
+static const char *
+wk_config_set_http(wk_config_t *conf, const wk_config_key_t *key,
+    const char *value)
+{
+    const char  *p;
+
+    if (strncmp(value, "http://", 7) != 0
+        && strncmp(value, "https://", 8) != 0)
+    {
+        return "must start with http:// or https://";
+    }
+
+    for (p = value; *p; p++) {
+        if (!isgraph((unsigned char) *p) || *p == '?' || *p == '#') {
+            return "contains whitespace, control characters, '?' or '#'";
+        }
+    }
+
+    if (value[strlen(value) - 1] == '/') {
+        return "must not end with '/'";
+    }
+
+    return wk_config_copy_string(conf, key, value);
+}
+
+
+/* free text (a libpq connection string): printable, one line */
+static const char *
+wk_config_set_text(wk_config_t *conf, const wk_config_key_t *key,
+    const char *value)
+{
+    const char  *p;
+
+    for (p = value; *p; p++) {
+        if (iscntrl((unsigned char) *p)) {
+            return "contains control characters";
+        }
+    }
+
+    return wk_config_copy_string(conf, key, value);
 }
 
 
@@ -649,6 +819,26 @@ wk_config_finalize(wk_config_t *conf, wk_config_err_t *err)
 
     if (conf->client_id[0] == '\0') {
         wk_config_default_client_id(conf);
+    }
+
+    if (conf->metrics_file[0] == '\0') {
+        n = snprintf(conf->metrics_file, sizeof(conf->metrics_file),
+                     "%s/metrics.prom", conf->spool_dir);
+        if (n < 0 || (size_t) n >= sizeof(conf->metrics_file)) {
+            wk_config_error(err, 0, "metrics_file",
+                            "default metrics_file under spool_dir \"%s\" "
+                            "is too long", conf->spool_dir);
+            return -1;
+        }
+    }
+
+    if (conf->spool_segment_bytes * 4 > conf->spool_max_bytes
+        || conf->spool_segment_bytes * 4 > conf->pg_spool_max_bytes)
+    {
+        wk_config_error(err, 0, "spool_segment_bytes",
+                        "spool_segment_bytes must be at most a quarter of "
+                        "spool_max_bytes and of pg_spool_max_bytes");
+        return -1;
     }
 
     if (conf->status_topic[0] != '\0') {

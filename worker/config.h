@@ -37,7 +37,10 @@
 
 #define WK_CONFIG_ERR_MAX       512
 
-#define WK_CONFIG_NKEYS         7
+#define WK_CONFIG_NKEYS         27
+#define WK_CONFIG_PATH_MAX      400
+#define WK_CONFIG_NAME_MAX      128
+#define WK_CONFIG_DSN_MAX       1024
 
 enum {
     WK_LOG_DEBUG = 0,
@@ -54,6 +57,36 @@ typedef struct {
     int       keepalive;            /* seconds, 0 disables */
     int       log_level;            /* WK_LOG_* */
     int       connect_retry_max;    /* seconds, cap of the backoff */
+
+    /* subscription */
+    char      share_group[WK_CONFIG_NAME_MAX + 1];
+    int       payload_max_bytes;
+
+    /* spool */
+    char      spool_dir[WK_CONFIG_PATH_MAX + 1];
+    uint64_t  spool_max_bytes;
+    uint64_t  spool_segment_bytes;
+    int       fsync_interval_ms;
+
+    /* InfluxDB writer */
+    char      influx_url[WK_CONFIG_URI_MAX + 1];
+    char      influx_db[WK_CONFIG_NAME_MAX + 1];
+    char      influx_rp[WK_CONFIG_NAME_MAX + 1];
+    int       batch_max_points;
+    int       batch_max_ms;
+    int       influx_timeout_ms;
+    int       retry_max_ms;         /* cap of the write backoff */
+
+    /* PostgreSQL */
+    char      pg_dsn[WK_CONFIG_DSN_MAX + 1];
+    uint64_t  pg_spool_max_bytes;
+    int       registry_ttl;         /* s */
+    int       last_seen_interval_ms;
+    int       inactivity_check_s;
+
+    /* metrics */
+    char      metrics_file[WK_CONFIG_PATH_MAX + 1];
+    int       metrics_interval_ms;
 
     /* where each key was set, in the order of the key table in config.c:
      * 0 = default, > 0 = line of the file, -1 = environment */

@@ -1,13 +1,22 @@
 /*
  * gonsters-worker: MQTT sidecar of Gonsters.
  *
- *   gonsters-worker [-c config_file] [-t]
+ *   gonsters-worker [-c config_file] [-t | --check]
  *
- * -c  configuration file (default /etc/gonsters/worker.conf; a missing
- *     default file means "defaults and environment only")
- * -t  test the configuration, report, exit 0 (valid) or 1 (invalid)
+ * -c       configuration file (default /etc/gonsters/worker.conf; a missing
+ *          default file means "defaults and environment only")
+ * -t       test the configuration, report, exit 0 (valid) or 1 (invalid)
+ * --check  health of the running worker: its metrics file is fresh and
+ *          says it is connected to the broker; exit 0 (healthy) or 1
  *
- * SIGTERM/SIGINT: retained offline status, clean DISCONNECT, exit 0.
+ * Threads: paho's (messages into the spool), the writer (spool ->
+ * InfluxDB, PostgreSQL queue), the PostgreSQL thread (queue -> PostgreSQL,
+ * registry, thresholds) and this main thread (signals, MQTT events, the
+ * group-commit fsync, the metrics file).
+ *
+ * SIGTERM/SIGINT: stop taking messages (retained offline status, clean
+ * DISCONNECT), write what the spool holds to InfluxDB (for at most
+ * WK_DRAIN_MS; the rest is replayed at the next start), exit 0.
  *
  * Signals: SIGTERM and SIGINT are blocked in every thread (paho's threads
  * inherit the mask) and only unblocked while the main thread sleeps in
@@ -17,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,21 +36,42 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt.h"
+#include "pg.h"
+#include "registry.h"
+#include "spool.h"
+#include "writer.h"
+
+#include <curl/curl.h>
 
 
 #define WK_MAIN_LOGGER  "worker.main"
-#define WK_USAGE        "usage: gonsters-worker [-c config_file] [-t]"
+#define WK_USAGE        "usage: gonsters-worker [-c config_file] " \
+                        "[-t | --check]"
+#define WK_DRAIN_MS     3000
 
 
 typedef struct {
     wk_config_t             conf;
     wk_log_t                log;
     wk_mqtt_t               mqtt;
+    wk_metrics_t            metrics;
+    wk_spool_t              spool;          /* telemetry */
+    wk_spool_t              pgq;            /* PostgreSQL queue */
+    wk_registry_t           registry;
+    wk_thresholds_t         thresholds;
+    wk_writer_t             writer;
+    wk_pg_t                 pg;
+    int                     spools_open;
+
+    int64_t                 sync_at;        /* monotonic ms */
+    int64_t                 metrics_at;
 
     const char             *conf_path;
     int                     conf_explicit;  /* -c given */
     int                     test_only;      /* -t given */
+    int                     check;          /* --check given */
 
     int                     wake[2];        /* self-pipe: read, write */
     sigset_t                run_mask;       /* mask while in ppoll() */
@@ -71,14 +102,22 @@ wk_signal_handler(int signo)
 static int
 wk_parse_args(wk_cycle_t *cycle, int argc, char **argv)
 {
-    char  opt[2] = "";
-    int   c;
+    static const struct option  longopts[] = {
+        { "check", no_argument, NULL, 'C' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    char                        opt[2] = "";
+    int                         c;
 
     cycle->conf_path = WK_CONFIG_DEFAULT_PATH;
     opterr = 0;
 
-    while ((c = getopt(argc, argv, ":c:th")) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:th", longopts, NULL)) != -1) {
         switch (c) {
+        case 'C':
+            cycle->check = 1;
+            break;
         case 'c':
             cycle->conf_path = optarg;
             cycle->conf_explicit = 1;
@@ -128,7 +167,16 @@ wk_log_config(wk_cycle_t *cycle, const char *message)
            WK_INT("keepalive", conf->keepalive),
            WK_STR("status_topic", conf->status_topic),
            WK_STR("log_level", wk_config_log_level_name(conf->log_level)),
-           WK_INT("connect_retry_max", conf->connect_retry_max));
+           WK_INT("connect_retry_max", conf->connect_retry_max),
+           WK_STR("share_group", conf->share_group),
+           WK_STR("spool_dir", conf->spool_dir),
+           WK_INT("spool_max_bytes", conf->spool_max_bytes),
+           WK_INT("fsync_interval_ms", conf->fsync_interval_ms),
+           WK_STR("influx_url", conf->influx_url),
+           WK_STR("influx_db", conf->influx_db),
+           WK_INT("batch_max_points", conf->batch_max_points),
+           WK_INT("batch_max_ms", conf->batch_max_ms),
+           WK_STR("metrics_file", conf->metrics_file));
 }
 
 
@@ -231,7 +279,17 @@ wk_wait(wk_cycle_t *cycle)
     struct timespec   ts, *tp = NULL;
     int64_t           timeout;
 
-    timeout = wk_mqtt_timeout(&cycle->mqtt, wk_now_ms());
+    int64_t           now = wk_now_ms(), t;
+
+    timeout = wk_mqtt_timeout(&cycle->mqtt, now);
+
+    t = (cycle->sync_at < cycle->metrics_at ? cycle->sync_at
+                                            : cycle->metrics_at) - now;
+    t = t < 0 ? 0 : t;
+
+    if (timeout < 0 || t < timeout) {
+        timeout = t;
+    }
 
     if (timeout >= 0) {
         ts.tv_sec = timeout / 1000;
@@ -251,6 +309,46 @@ wk_wait(wk_cycle_t *cycle)
 }
 
 
+static void
+wk_metrics_update(wk_cycle_t *cycle)
+{
+    wk_metrics_t  *m = &cycle->metrics;
+
+    atomic_store(&m->spool_bytes, wk_spool_bytes(&cycle->spool));
+    atomic_store(&m->pg_spool_bytes, wk_spool_bytes(&cycle->pgq));
+    atomic_store(&m->spool_full, wk_spool_blocked(&cycle->spool));
+
+    if (wk_metrics_write(m, cycle->conf.metrics_file, cycle->conf.client_id)
+        != 0)
+    {
+        wk_log(&cycle->log, WK_LOG_WARNING, WK_MAIN_LOGGER,
+               "cannot write the metrics file",
+               WK_STR("path", cycle->conf.metrics_file),
+               WK_STR("error", strerror(errno)));
+    }
+}
+
+
+static void
+wk_timers(wk_cycle_t *cycle)
+{
+    int64_t  now = wk_now_ms();
+
+    if (now >= cycle->sync_at) {
+        /* group commit: one fdatasync covers every message since the
+         * last one */
+        (void) wk_spool_sync(&cycle->spool);
+        (void) wk_spool_sync(&cycle->pgq);
+        cycle->sync_at = wk_now_ms() + cycle->conf.fsync_interval_ms;
+    }
+
+    if (now >= cycle->metrics_at) {
+        wk_metrics_update(cycle);
+        cycle->metrics_at = now + cycle->conf.metrics_interval_ms;
+    }
+}
+
+
 static int
 wk_run(wk_cycle_t *cycle)
 {
@@ -260,6 +358,7 @@ wk_run(wk_cycle_t *cycle)
         }
 
         wk_mqtt_process(&cycle->mqtt, wk_now_ms());
+        wk_timers(cycle);
     }
 
     wk_log(&cycle->log, WK_LOG_INFO, WK_MAIN_LOGGER, "stopping",
@@ -267,6 +366,88 @@ wk_run(wk_cycle_t *cycle)
            WK_INT("signo", cycle->signo));
 
     return 0;
+}
+
+
+static int
+wk_open_state(wk_cycle_t *cycle)
+{
+    wk_config_t  *conf = &cycle->conf;
+    char          dir[WK_CONFIG_PATH_MAX + 16];
+
+    wk_metrics_init(&cycle->metrics);
+    wk_thresholds_init(&cycle->thresholds);
+
+    if (wk_registry_init(&cycle->registry) != 0) {
+        return -1;
+    }
+
+    snprintf(dir, sizeof(dir), "%s/telemetry", conf->spool_dir);
+    if (wk_spool_open(&cycle->spool, dir, "telemetry", conf->spool_max_bytes,
+                      conf->spool_segment_bytes, &cycle->log) != 0)
+    {
+        return -1;
+    }
+
+    snprintf(dir, sizeof(dir), "%s/pg", conf->spool_dir);
+    if (wk_spool_open(&cycle->pgq, dir, "pg", conf->pg_spool_max_bytes,
+                      conf->spool_segment_bytes, &cycle->log) != 0)
+    {
+        wk_spool_close(&cycle->spool);
+        return -1;
+    }
+
+    cycle->spools_open = 1;
+    atomic_store(&cycle->metrics.replayed,
+                 cycle->spool.replayed + cycle->pgq.replayed);
+
+    return 0;
+}
+
+
+static int
+wk_start_threads(wk_cycle_t *cycle)
+{
+    wk_writer_t  *w = &cycle->writer;
+    wk_pg_t      *pg = &cycle->pg;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return -1;
+    }
+
+    pg->conf = &cycle->conf;
+    pg->log = &cycle->log;
+    pg->metrics = &cycle->metrics;
+    pg->pgq = &cycle->pgq;
+    pg->registry = &cycle->registry;
+    pg->thresholds = &cycle->thresholds;
+    pg->mqtt = &cycle->mqtt;
+
+    if (wk_pg_start(pg) != 0) {
+        return -1;
+    }
+
+    w->conf = &cycle->conf;
+    w->log = &cycle->log;
+    w->metrics = &cycle->metrics;
+    w->spool = &cycle->spool;
+    w->pgq = &cycle->pgq;
+    w->registry = &cycle->registry;
+    w->thresholds = &cycle->thresholds;
+    w->mqtt = &cycle->mqtt;
+
+    return wk_writer_start(w);
+}
+
+
+/* after the MQTT shutdown: nothing arrives any more */
+static void
+wk_stop_threads(wk_cycle_t *cycle)
+{
+    int64_t  deadline = wk_now_ms() + WK_DRAIN_MS;
+
+    wk_writer_stop(&cycle->writer, deadline);
+    wk_pg_stop(&cycle->pg, deadline);
 }
 
 
@@ -283,11 +464,22 @@ wk_start(wk_cycle_t *cycle)
         return -1;
     }
 
-    wk_mqtt_init(&cycle->mqtt, &cycle->conf, &cycle->log, cycle->wake[1]);
+    if (wk_open_state(cycle) != 0) {
+        return -1;
+    }
+
+    wk_mqtt_init(&cycle->mqtt, &cycle->conf, &cycle->log, cycle->wake[1],
+                 &cycle->spool, &cycle->metrics);
+
+    if (wk_start_threads(cycle) != 0) {
+        return -1;
+    }
 
     if (wk_mqtt_start(&cycle->mqtt) != 0) {
         return -1;
     }
+
+    wk_metrics_update(cycle);
 
     wk_log(&cycle->log, WK_LOG_INFO, WK_MAIN_LOGGER, "started",
            WK_INT("pid", getpid()));
@@ -300,6 +492,16 @@ static void
 wk_cleanup(wk_cycle_t *cycle)
 {
     wk_mqtt_destroy(&cycle->mqtt);
+
+    if (cycle->spools_open) {
+        wk_metrics_update(cycle);
+        wk_spool_close(&cycle->spool);
+        wk_spool_close(&cycle->pgq);
+        wk_registry_destroy(&cycle->registry);
+        wk_thresholds_destroy(&cycle->thresholds);
+        cycle->spools_open = 0;
+        curl_global_cleanup();
+    }
 
     if (cycle->wake[0] >= 0) {
         close(cycle->wake[0]);
@@ -334,9 +536,30 @@ main(int argc, char **argv)
         goto done;
     }
 
+    if (cycle->check) {
+        rc = wk_load_config(cycle) == 0
+             ? wk_metrics_check(cycle->conf.metrics_file,
+                                3 * (int64_t) cycle->conf.metrics_interval_ms
+                                + 2000)
+             : 1;
+        goto done;
+    }
+
     if (wk_start(cycle) == 0) {
         rc = wk_run(cycle) == 0 ? 0 : 1;
+
+        /* a callback waiting for space must finish before DISCONNECT */
+        wk_spool_stop(&cycle->spool);
         wk_mqtt_shutdown(&cycle->mqtt);
+        wk_stop_threads(cycle);
+
+    } else {
+        if (cycle->spools_open) {
+            wk_spool_stop(&cycle->spool);
+            wk_spool_stop(&cycle->pgq);
+        }
+        wk_mqtt_shutdown(&cycle->mqtt);
+        wk_stop_threads(cycle);
     }
 
     wk_cleanup(cycle);

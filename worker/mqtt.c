@@ -20,14 +20,17 @@
  * progress (or after it succeeded) is dropped by paho, so the two retry
  * loops do not open two connections.
  *
- * NOT subscribed to telemetry yet: paho acknowledges a QoS 1 PUBLISH
- * (PUBACK) as soon as it has received it, and without a durable spool an
- * acknowledged reading would be lost by a crash or an InfluxDB outage.
- * The subscription ($share/<group>/factory/+/machine/+/telemetry) comes
- * with the spool.
+ * Subscriptions (after every connect; idempotent on a present session):
+ *   $share/<share_group>/factory/+/machine/+/telemetry   QoS 1
+ *   $share/<share_group>/factory/+/machine/+/status      QoS 1
+ * paho sends the PUBACK of a QoS 1 message once the arrival callback
+ * returns, so the callback appends the message to the spool first; while
+ * the spool is full the callback waits, paho stops reading the socket and
+ * the broker keeps the messages (TCP back-pressure).
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +54,7 @@
 #define WK_MQTT_SHUTDOWN_PUBLISH_MS 2000
 #define WK_MQTT_DISCONNECT_MS       1000
 #define WK_MQTT_DISCONNECT_WAIT_MS  2000
+#define WK_MQTT_MSG_HDR             14      /* WK_MSG_HDR of writer.h */
 
 
 /* status payloads */
@@ -195,6 +199,7 @@ wk_mqtt_on_connected(void *ctx, char *cause)
            WK_STR("client_id", m->conf->client_id),
            WK_STR("cause", cause));
 
+    atomic_store(&m->metrics->mqtt_connected, 1);
     wk_mqtt_post(m, WK_MQTT_EV_CONNECTED);
 }
 
@@ -203,6 +208,8 @@ static void
 wk_mqtt_on_connection_lost(void *ctx, char *cause)
 {
     wk_mqtt_t  *m = ctx;
+
+    atomic_store(&m->metrics->mqtt_connected, 0);
 
     /* paho's automatic reconnect takes over from here */
     wk_log(m->log, WK_LOG_WARNING, WK_MQTT_LOGGER, "connection lost",
@@ -265,17 +272,177 @@ wk_mqtt_on_publish_failure(void *ctx, MQTTAsync_failureData5 *resp)
 }
 
 
+/*
+ * paho's receive thread.  The record (see writer.h) is made durable
+ * against a killed process (write(2) into the page cache; the group
+ * commit fsyncs) before returning 1, which lets paho send the PUBACK.
+ */
+static int
+wk_mqtt_on_message(void *ctx, char *topic, int topic_len,
+    MQTTAsync_message *msg)
+{
+    wk_mqtt_t       *m = ctx;
+    unsigned char    hdr[WK_MQTT_MSG_HDR];
+    struct iovec     iov[3];
+    struct timespec  now;
+    uint64_t         ns;
+    size_t           tlen, plen, stored;
+    int              i, logged = 0;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    ns = (uint64_t) now.tv_sec * 1000000000 + (uint64_t) now.tv_nsec;
+
+    tlen = topic_len > 0 ? (size_t) topic_len : strlen(topic);
+    plen = msg->payloadlen > 0 ? (size_t) msg->payloadlen : 0;
+
+    /* an oversized payload is kept cut, for its dead letter */
+    stored = plen > (size_t) m->conf->payload_max_bytes
+             ? (size_t) m->conf->payload_max_bytes + 1 : plen;
+
+    if (tlen > 65535) {
+        tlen = 65535;       /* MQTT's own limit: cannot happen */
+    }
+
+    for (i = 0; i < 8; i++) {
+        hdr[i] = (unsigned char) (ns >> (8 * i));
+    }
+    for (i = 0; i < 4; i++) {
+        hdr[8 + i] = (unsigned char) ((uint64_t) plen >> (8 * i));
+    }
+    hdr[12] = (unsigned char) tlen;
+    hdr[13] = (unsigned char) (tlen >> 8);
+
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof(hdr);
+    iov[1].iov_base = topic;
+    iov[1].iov_len = tlen;
+    iov[2].iov_base = msg->payload;
+    iov[2].iov_len = stored;
+
+    /* never return before the message is stored: an I/O error (disk
+     * full) is retried; the broker redelivers whatever is unacknowledged
+     * if the process dies meanwhile */
+    while (wk_spool_append(m->spool, iov, 3) != 0) {
+        if (!logged) {
+            wk_log(m->log, WK_LOG_ERROR, WK_MQTT_LOGGER,
+                   "cannot spool a message: retrying",
+                   WK_INT("topic_len", tlen), WK_INT("payload_len", plen));
+            logged = 1;
+        }
+        sleep(1);
+    }
+
+    atomic_fetch_add(&m->metrics->received, 1);
+
+    MQTTAsync_freeMessage(&msg);
+    MQTTAsync_free(topic);
+
+    return 1;
+}
+
+
+static void
+wk_mqtt_on_subscribe(void *ctx, MQTTAsync_successData5 *resp)
+{
+    wk_mqtt_t  *m = ctx;
+    int         i, rc;
+
+    for (i = 0; i < resp->alt.sub.reasonCodeCount && i < 2; i++) {
+        rc = resp->alt.sub.reasonCodes[i];
+        wk_log(m->log, rc <= MQTTREASONCODE_GRANTED_QOS_2 ? WK_LOG_INFO
+                                                          : WK_LOG_ERROR,
+               WK_MQTT_LOGGER, rc <= MQTTREASONCODE_GRANTED_QOS_2
+                               ? "subscribed" : "subscription refused",
+               WK_STR("filter", m->filters[i]), WK_INT("reason_code", rc),
+               WK_STR("reason", MQTTReasonCode_toString(rc)));
+    }
+
+    if (resp->alt.sub.reasonCodeCount == 1) {
+        /* paho reports one code when the broker sent one for all */
+        wk_log(m->log, WK_LOG_INFO, WK_MQTT_LOGGER, "subscribed",
+               WK_STR("filter", m->filters[1]),
+               WK_INT("reason_code", resp->reasonCode));
+    }
+}
+
+
+static void
+wk_mqtt_on_subscribe_failure(void *ctx, MQTTAsync_failureData5 *resp)
+{
+    wk_mqtt_t  *m = ctx;
+
+    wk_log(m->log, WK_LOG_ERROR, WK_MQTT_LOGGER, "subscribe failed",
+           WK_INT("code", resp->code),
+           WK_INT("reason_code", resp->reasonCode),
+           WK_STR("error", resp->message ? resp->message
+                                         : MQTTAsync_strerror(resp->code)));
+}
+
+
+int
+wk_mqtt_publish(wk_mqtt_t *m, const char *topic, const char *payload,
+    size_t len)
+{
+    MQTTAsync_message  msg = MQTTAsync_message_initializer;
+    int                rc;
+
+    msg.payload = (void *) payload;         /* paho copies it */
+    msg.payloadlen = (int) len;
+    msg.qos = WK_MQTT_QOS;
+    msg.retained = 0;
+
+    rc = MQTTAsync_sendMessage(m->client, topic, &msg, NULL);
+
+    if (rc != MQTTASYNC_SUCCESS) {
+        wk_log(m->log, WK_LOG_WARNING, WK_MQTT_LOGGER, "publish refused",
+               WK_STR("topic", topic), WK_INT("code", rc),
+               WK_STR("error", MQTTAsync_strerror(rc)));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+wk_mqtt_subscribe(wk_mqtt_t *m)
+{
+    MQTTAsync_responseOptions  ro = MQTTAsync_responseOptions_initializer;
+    char                      *filters[2] = { m->filters[0], m->filters[1] };
+    int                        qos[2] = { WK_MQTT_QOS, WK_MQTT_QOS };
+    int                        rc;
+
+    ro.onSuccess5 = wk_mqtt_on_subscribe;
+    ro.onFailure5 = wk_mqtt_on_subscribe_failure;
+    ro.context = m;
+
+    rc = MQTTAsync_subscribeMany(m->client, 2, filters, qos, &ro);
+
+    if (rc != MQTTASYNC_SUCCESS) {
+        wk_log(m->log, WK_LOG_ERROR, WK_MQTT_LOGGER, "subscribe refused",
+               WK_INT("code", rc), WK_STR("error", MQTTAsync_strerror(rc)));
+    }
+}
+
+
 /* main thread */
 
 void
 wk_mqtt_init(wk_mqtt_t *m, const wk_config_t *conf, wk_log_t *log,
-    int wake_fd)
+    int wake_fd, wk_spool_t *spool, wk_metrics_t *metrics)
 {
     memset(m, 0, sizeof(*m));
 
     m->conf = conf;
     m->log = log;
     m->wake_fd = wake_fd;
+    m->spool = spool;
+    m->metrics = metrics;
+
+    snprintf(m->filters[0], sizeof(m->filters[0]),
+             "$share/%s/factory/+/machine/+/telemetry", conf->share_group);
+    snprintf(m->filters[1], sizeof(m->filters[1]),
+             "$share/%s/factory/+/machine/+/status", conf->share_group);
     m->retry_delay = 1;
     atomic_init(&m->events, 0);
 }
@@ -388,12 +555,10 @@ wk_mqtt_connect(wk_mqtt_t *m)
 static int
 wk_mqtt_set_callbacks(wk_mqtt_t *m)
 {
-    /*
-     * No message-arrived callback: nothing is subscribed.  (paho's
-     * MQTTAsync_setCallbacks() insists on one, hence the single setters.)
-     */
-
-    if (MQTTAsync_setConnectionLostCallback(m->client, m,
+    if (MQTTAsync_setMessageArrivedCallback(m->client, m,
+                                            wk_mqtt_on_message)
+        != MQTTASYNC_SUCCESS
+        || MQTTAsync_setConnectionLostCallback(m->client, m,
                                             wk_mqtt_on_connection_lost)
         != MQTTASYNC_SUCCESS
         || MQTTAsync_setConnected(m->client, m, wk_mqtt_on_connected)
@@ -483,6 +648,8 @@ wk_mqtt_handle_connected(wk_mqtt_t *m)
     m->connected_once = 1;
     m->retry_pending = 0;
     m->retry_delay = 1;
+
+    wk_mqtt_subscribe(m);
 
     /* a failure is logged; the next reconnect publishes again */
     (void) wk_mqtt_publish_status(m, "online", NULL, NULL);

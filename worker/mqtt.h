@@ -19,6 +19,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
+#include "spool.h"
 
 #define WK_MQTT_PAYLOAD_MAX  1024
 
@@ -27,6 +29,11 @@ typedef struct {
     wk_log_t           *log;
     MQTTAsync           client;
     int                 wake_fd;
+
+    /* messages go to the spool before the arrival callback returns */
+    wk_spool_t         *spool;
+    wk_metrics_t       *metrics;
+    char                filters[2][WK_CONFIG_NAME_MAX + 64];
 
     atomic_uint         events;             /* WK_MQTT_EV_*, paho threads */
 
@@ -41,7 +48,11 @@ typedef struct {
 } wk_mqtt_t;
 
 void wk_mqtt_init(wk_mqtt_t *m, const wk_config_t *conf, wk_log_t *log,
-    int wake_fd);
+    int wake_fd, wk_spool_t *spool, wk_metrics_t *metrics);
+
+/* any thread: QoS 1, not retained; -1 when paho refuses (not connected) */
+int wk_mqtt_publish(wk_mqtt_t *m, const char *topic, const char *payload,
+    size_t len);
 
 /* create the client and send the first CONNECT */
 int wk_mqtt_start(wk_mqtt_t *m);

@@ -8,9 +8,13 @@
 #   fuzz-worker                the same target under clang libFuzzer for
 #                              FUZZ_SECONDS (not part of `make test`)
 
-WORKER_SRCS := worker/main.c worker/config.c worker/log.c worker/mqtt.c
+WORKER_SRCS := worker/main.c worker/config.c worker/log.c worker/mqtt.c \
+               worker/spool.c worker/influx.c worker/writer.c worker/pg.c \
+               worker/registry.c worker/alerts.c worker/metrics.c \
+               worker/pgq.c
 WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o)
-WORKER_LIBS := $(BUILD)/libgonsters_common.a $(GN_COMMON_LIBS) -lpaho-mqtt3a -lpthread
+WORKER_LIBS := $(BUILD)/libgonsters_common.a -lpaho-mqtt3a -lcurl -lpq \
+               $(GN_COMMON_LIBS) -lpthread
 
 # unit tests: $(BUILD)/worker/tests/<name> from worker/tests/<name>.c plus
 # the worker sources listed in WORKER_TEST_SRCS_<name>; the check macros
@@ -27,7 +31,7 @@ $(BUILD)/gonsters-worker: $(WORKER_OBJS) $(BUILD)/libgonsters_common.a
 
 $(BUILD)/worker/%.o: worker/%.c
 	@mkdir -p $(@D)
-	$(CC) $(GN_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(GN_CFLAGS) -I/usr/include/postgresql -MMD -MP -c -o $@ $<
 
 -include $(WORKER_OBJS:.o=.d)
 
