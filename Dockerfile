@@ -27,6 +27,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         nginx ca-certificates \
         libpq5 libhiredis0.14 libssl3 libcrypt1 libcjson1 libpaho-mqtt1.3 \
+        libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin gonsters \
  && mkdir -p /var/cache/gonsters/nginx \

@@ -450,6 +450,12 @@ mqtt_uri = tcp://127.0.0.1:$mqtt_port
 client_id = $worker_client_id
 status_topic = gonsters/worker/$worker_client_id/status
 log_level = info
+share_group = gonsters
+spool_dir = $dir/spool
+influx_url = http://127.0.0.1:$influx_port
+influx_db = gonsters
+pg_dsn = host=127.0.0.1 port=$pg_port dbname=gonsters user=gonsters
+metrics_file = $dir/metrics.prom
 EOF
     start_bg worker "$dir/worker.log" "$top/build/gonsters-worker" \
         -c "$dir/worker.conf"

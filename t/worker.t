@@ -51,6 +51,15 @@ my (%running, @logs, @topics);
 sub write_conf {
     my ($name, %kv) = @_;
     my $path = "$dir/$name.conf";
+    # a private spool and share group: these workers must not take
+    # telemetry meant for the stack's worker
+    $kv{spool_dir}   //= "$dir/spool-$name";
+    $kv{share_group} //= "t-worker-$$";
+    $kv{pg_dsn}      //= "host=127.0.0.1 port=$ENV{GONSTERS_PG_PORT} "
+                         . 'dbname=gonsters user=gonsters'
+        if $ENV{GONSTERS_PG_PORT};
+    $kv{influx_url}  //= "http://127.0.0.1:$ENV{GONSTERS_INFLUX_PORT}"
+        if $ENV{GONSTERS_INFLUX_PORT};
     write_file($path, "# written by t/worker.t\n"
                . join('', map { "$_ = $kv{$_}\n" } sort keys %kv));
     return $path;

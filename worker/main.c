@@ -422,6 +422,7 @@ wk_start_threads(wk_cycle_t *cycle)
     pg->registry = &cycle->registry;
     pg->thresholds = &cycle->thresholds;
     pg->mqtt = &cycle->mqtt;
+    pg->cur = cycle->pgq.start;
 
     if (wk_pg_start(pg) != 0) {
         return -1;
@@ -435,6 +436,7 @@ wk_start_threads(wk_cycle_t *cycle)
     w->registry = &cycle->registry;
     w->thresholds = &cycle->thresholds;
     w->mqtt = &cycle->mqtt;
+    w->cur = cycle->spool.start;
 
     return wk_writer_start(w);
 }

@@ -256,6 +256,52 @@ wk_spool_scan(wk_spool_t *sp, uint64_t id)
 }
 
 
+/* "<seg> <off>\n" padded to a fixed size, rewritten in place */
+#define WK_SPOOL_CKPT_LEN  48
+
+static void
+wk_spool_checkpoint_read(wk_spool_t *sp)
+{
+    char                buf[WK_SPOOL_CKPT_LEN + 1];
+    unsigned long long  seg, off;
+    ssize_t             n;
+
+    n = pread(sp->ckfd, buf, WK_SPOOL_CKPT_LEN, 0);
+    if (n <= 0) {
+        return;
+    }
+
+    buf[n] = '\0';
+
+    if (sscanf(buf, "%llu %llu", &seg, &off) == 2) {
+        sp->start.seg = seg;
+        sp->start.off = off;
+    }
+}
+
+
+static void
+wk_spool_checkpoint_write(wk_spool_t *sp, wk_spool_pos_t pos)
+{
+    char  buf[WK_SPOOL_CKPT_LEN];
+
+    memset(buf, ' ', sizeof(buf));
+    snprintf(buf, sizeof(buf), "%llu %llu", (unsigned long long) pos.seg,
+             (unsigned long long) pos.off);
+    buf[strlen(buf)] = ' ';
+    buf[sizeof(buf) - 1] = '\n';
+
+    if (sp->ckfd >= 0
+        && pwrite(sp->ckfd, buf, sizeof(buf), 0) != (ssize_t) sizeof(buf))
+    {
+        /* only costs a longer replay */
+        wk_log(sp->log, WK_LOG_WARNING, WK_SPOOL_LOGGER,
+               "cannot write checkpoint", WK_STR("spool", sp->name),
+               WK_STR("error", strerror(errno)));
+    }
+}
+
+
 static int
 wk_spool_load(wk_spool_t *sp)
 {
@@ -296,9 +342,22 @@ wk_spool_load(wk_spool_t *sp)
     qsort(sp->segs, sp->nsegs, sizeof(sp->segs[0]), wk_spool_cmp_id);
 
     for (i = 0, j = 0; i < sp->nsegs; i++) {
+        if (sp->segs[i].id < sp->start.seg) {
+            /* released before the crash, not yet deleted */
+            wk_spool_path(sp, sp->segs[i].id, path, sizeof(path));
+            (void) unlink(path);
+            continue;
+        }
+
         size = wk_spool_scan(sp, sp->segs[i].id);
         if (size < 0) {
             return -1;
+        }
+
+        if (sp->segs[i].id == sp->start.seg
+            && sp->start.off > (uint64_t) size)
+        {
+            sp->start.off = 0;      /* cannot be: replay all of it */
         }
 
         if (size == 0) {
@@ -364,6 +423,7 @@ wk_spool_open(wk_spool_t *sp, const char *dir, const char *name,
 
     sp->fd = -1;
     sp->rfd = -1;
+    sp->ckfd = -1;
     sp->name = name;
     sp->log = log;
     sp->max_bytes = max_bytes;
@@ -386,13 +446,27 @@ wk_spool_open(wk_spool_t *sp, const char *dir, const char *name,
         return -1;
     }
 
+    {
+        char  path[600];
+
+        snprintf(path, sizeof(path), "%s/checkpoint", sp->dir);
+        sp->ckfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (sp->ckfd >= 0) {
+            wk_spool_checkpoint_read(sp);
+        }
+    }
+
     if (wk_spool_load(sp) != 0 || wk_spool_new_active(sp) != 0) {
         return -1;
     }
 
+    /* records before the checkpoint are not counted as replayed */
+
     wk_log(log, WK_LOG_INFO, WK_SPOOL_LOGGER, "opened",
            WK_STR("spool", name), WK_STR("dir", dir),
            WK_INT("segments_to_replay", sp->nsegs - 1),
+           WK_INT("checkpoint_segment", sp->start.seg),
+           WK_INT("checkpoint_offset", sp->start.off),
            WK_INT("records_to_replay", sp->replayed),
            WK_INT("bytes", sp->bytes), WK_INT("cut_bytes", sp->cut),
            WK_INT("max_bytes", max_bytes));
@@ -413,6 +487,11 @@ wk_spool_close(wk_spool_t *sp)
     if (sp->rfd >= 0) {
         close(sp->rfd);
         sp->rfd = -1;
+    }
+
+    if (sp->ckfd >= 0) {
+        close(sp->ckfd);
+        sp->ckfd = -1;
     }
 
     free(sp->segs);
@@ -858,6 +937,8 @@ wk_spool_release(wk_spool_t *sp, wk_spool_pos_t pos)
         sp->nsegs -= n;
         pthread_cond_broadcast(&sp->space);
     }
+
+    wk_spool_checkpoint_write(sp, pos);
 
     pthread_mutex_unlock(&sp->mutex);
 }

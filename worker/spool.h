@@ -14,8 +14,10 @@
  * The reader walks the records in order and, once everything before a
  * position is safely elsewhere, releases it: segments wholly before the
  * position are deleted.  The active segment is never deleted; when it is
- * fully released and larger than a segment it is sealed and a new one
- * started.  On open every existing segment is replayed from its first
+ * fully released and big enough it is sealed and a new one started.  The
+ * released position is also written to <dir>/checkpoint (no fsync: it
+ * only saves work), and on open the reader starts there (sp->start);
+ * without a valid checkpoint every segment is replayed from its first
  * record (at-least-once: the consumer's writes are idempotent).
  *
  * Bounded: an append that would take the bytes on disk over max_bytes
@@ -71,6 +73,8 @@ typedef struct {
     uint64_t          appended;     /* records, since open */
     uint64_t          replayed;     /* records found on open */
     uint64_t          cut;          /* bytes of torn tails cut on open */
+    wk_spool_pos_t    start;        /* the checkpoint found on open */
+    int               ckfd;         /* <dir>/checkpoint */
 
     /* reader only */
     int               rfd;

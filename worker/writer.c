@@ -131,6 +131,7 @@ wk_writer_dead_letter(wk_writer_t *w, wk_dl_reason_e reason,
     size_t        tlen;
 
     tlen = wk_sanitize_utf8(t, sizeof(t), topic, topic_len);
+    t[tlen] = '\0';
 
     memset(&rec, 0, sizeof(rec));
     rec.type = WK_PGQ_DEAD_LETTER;
