@@ -19,8 +19,11 @@ WORKER_LIBS := $(BUILD)/libgonsters_common.a -lpaho-mqtt3a -lcurl -lpq \
 # unit tests: $(BUILD)/worker/tests/<name> from worker/tests/<name>.c plus
 # the worker sources listed in WORKER_TEST_SRCS_<name>; the check macros
 # are common/tests/gn_test.h
-WORKER_TESTS := $(BUILD)/worker/tests/test_config
+WORKER_TESTS := $(BUILD)/worker/tests/test_config \
+                $(BUILD)/worker/tests/test_spool
 WORKER_TEST_SRCS_test_config := worker/tests/test_config.c worker/config.c
+WORKER_TEST_SRCS_test_spool := worker/tests/test_spool.c worker/spool.c \
+                               worker/log.c worker/pgq.c
 
 WORKER_FUZZ_SRCS := worker/tests/fuzz_config.c worker/config.c
 WORKER_FUZZ_DEPS := $(WORKER_FUZZ_SRCS) worker/config.h fuzz/gn_fuzz.h
@@ -36,11 +39,14 @@ $(BUILD)/worker/%.o: worker/%.c
 -include $(WORKER_OBJS:.o=.d)
 
 
-$(BUILD)/worker/tests/test_%: worker/tests/test_%.c worker/config.c \
-                              worker/config.h common/tests/gn_test.h
+.SECONDEXPANSION:
+$(BUILD)/worker/tests/test_%: $$(WORKER_TEST_SRCS_test_%) $(wildcard worker/*.h) \
+                              common/tests/gn_test.h \
+                              $(BUILD)/libgonsters_common_san.a
 	@mkdir -p $(@D)
 	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -Iworker -Icommon/tests -o $@ \
-	    $(WORKER_TEST_SRCS_test_$*)
+	    $(WORKER_TEST_SRCS_test_$*) $(BUILD)/libgonsters_common_san.a \
+	    $(GN_COMMON_LIBS) -lpthread
 
 $(BUILD)/worker/fuzz/replay_config: $(WORKER_FUZZ_DEPS) fuzz/replay.c
 	@mkdir -p $(@D)

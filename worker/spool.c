@@ -339,7 +339,9 @@ wk_spool_load(wk_spool_t *sp)
 
     closedir(d);
 
-    qsort(sp->segs, sp->nsegs, sizeof(sp->segs[0]), wk_spool_cmp_id);
+    if (sp->nsegs > 1) {
+        qsort(sp->segs, sp->nsegs, sizeof(sp->segs[0]), wk_spool_cmp_id);
+    }
 
     for (i = 0, j = 0; i < sp->nsegs; i++) {
         if (sp->segs[i].id < sp->start.seg) {

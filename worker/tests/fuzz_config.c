@@ -23,7 +23,12 @@
 
 static const char *const  keys[WK_CONFIG_NKEYS] = {
     "mqtt_uri", "client_id", "session_expiry", "keepalive", "status_topic",
-    "log_level", "connect_retry_max"
+    "log_level", "connect_retry_max", "share_group", "payload_max_bytes",
+    "spool_dir", "spool_max_bytes", "spool_segment_bytes",
+    "fsync_interval_ms", "influx_url", "influx_db", "influx_rp",
+    "batch_max_points", "batch_max_ms", "influx_timeout_ms", "retry_max_ms",
+    "pg_dsn", "pg_spool_max_bytes", "registry_ttl", "last_seen_interval_ms",
+    "inactivity_check_s", "metrics_file", "metrics_interval_ms"
 };
 
 
@@ -116,6 +121,12 @@ check_bounds(const wk_config_t *c)
                    && c->log_level <= WK_LOG_ERROR);
     GN_FUZZ_ASSERT(strchr(c->status_topic, '+') == NULL
                    && strchr(c->status_topic, '#') == NULL);
+    GN_FUZZ_ASSERT(memchr(c->spool_dir, '\0', sizeof(c->spool_dir)) != NULL);
+    GN_FUZZ_ASSERT(c->spool_dir[0] == '/');
+    GN_FUZZ_ASSERT(strncmp(c->influx_url, "http", 4) == 0);
+    GN_FUZZ_ASSERT(c->spool_max_bytes >= (1 << 20));
+    GN_FUZZ_ASSERT(c->batch_max_points >= 1 && c->batch_max_points <= 100000);
+    GN_FUZZ_ASSERT(c->fsync_interval_ms >= 1);
 }
 
 
