@@ -15,9 +15,11 @@ static ngx_int_t ngx_http_gonsters_auth_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gonsters_auth_claims(ngx_http_request_t *r,
     ngx_http_gonsters_auth_main_conf_t *amcf, ngx_str_t *token,
     ngx_http_gonsters_auth_claims_t *claims, const char **error);
-static ngx_str_t *ngx_http_gonsters_auth_missing(
+static ngx_str_t *ngx_http_gonsters_auth_missing(ngx_http_request_t *r,
     ngx_http_gonsters_auth_loc_conf_t *alcf,
     ngx_http_gonsters_auth_claims_t *claims);
+static char *ngx_http_gonsters_auth_require_methods(ngx_conf_t *cf,
+    ngx_command_t *cmd, ngx_http_gonsters_auth_loc_conf_t *alcf);
 static ngx_int_t ngx_http_gonsters_auth_init(ngx_conf_t *cf);
 static void *ngx_http_gonsters_auth_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_auth_init_main_conf(ngx_conf_t *cf,
@@ -225,7 +227,7 @@ ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
 
     ctx->authenticated = 1;
 
-    missing = ngx_http_gonsters_auth_missing(alcf, &ctx->claims);
+    missing = ngx_http_gonsters_auth_missing(r, alcf, &ctx->claims);
     if (missing != NULL) {
         return ngx_http_gonsters_auth_forbid(r, missing);
     }
@@ -321,19 +323,35 @@ ngx_http_gonsters_auth_claims(ngx_http_request_t *r,
 /* the first required permission the claims do not grant, or NULL */
 
 static ngx_str_t *
-ngx_http_gonsters_auth_missing(ngx_http_gonsters_auth_loc_conf_t *alcf,
+ngx_http_gonsters_auth_missing(ngx_http_request_t *r,
+    ngx_http_gonsters_auth_loc_conf_t *alcf,
     ngx_http_gonsters_auth_claims_t *claims)
 {
-    ngx_str_t   *perm;
-    ngx_uint_t   i;
+    ngx_str_t                             *perm;
+    ngx_uint_t                             i;
+    ngx_array_t                           *required;
+    ngx_http_gonsters_auth_method_rule_t  *rule;
 
-    if (alcf->permissions == NULL) {
+    required = alcf->permissions;
+
+    if (alcf->method_rules) {
+        rule = alcf->method_rules->elts;
+
+        for (i = 0; i < alcf->method_rules->nelts; i++) {
+            if (rule[i].methods & r->method) {
+                required = rule[i].permissions;
+                break;
+            }
+        }
+    }
+
+    if (required == NULL) {
         return NULL;
     }
 
-    perm = alcf->permissions->elts;
+    perm = required->elts;
 
-    for (i = 0; i < alcf->permissions->nelts; i++) {
+    for (i = 0; i < required->nelts; i++) {
         if (!ngx_http_gonsters_auth_has_permission(claims, &perm[i])) {
             return &perm[i];
         }
@@ -456,6 +474,7 @@ ngx_http_gonsters_auth_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->permissions = NGX_CONF_UNSET_PTR;
+    conf->method_rules = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -474,7 +493,17 @@ ngx_http_gonsters_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         conf->mode = prev->mode;
     }
 
-    ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
+    /* the default list and the per-method rules are inherited together:
+     * a location that sets either replaces both */
+    if (conf->permissions == NGX_CONF_UNSET_PTR
+        && conf->method_rules == NGX_CONF_UNSET_PTR)
+    {
+        conf->permissions = prev->permissions;
+        conf->method_rules = prev->method_rules;
+    }
+
+    ngx_conf_merge_ptr_value(conf->permissions, NULL, NULL);
+    ngx_conf_merge_ptr_value(conf->method_rules, NULL, NULL);
 
     /*
      * Fail closed: required permissions without any "gonsters_auth" mean
@@ -483,8 +512,9 @@ ngx_http_gonsters_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
      */
     conf->enabled = conf->mode == NGX_HTTP_GONSTERS_AUTH_JWT
                     || (conf->mode == NGX_HTTP_GONSTERS_AUTH_UNSET
-                        && conf->permissions != NULL
-                        && conf->permissions->nelts);
+                        && ((conf->permissions != NULL
+                             && conf->permissions->nelts)
+                            || conf->method_rules != NULL));
 
     amcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_gonsters_auth_module);
@@ -559,11 +589,16 @@ ngx_http_gonsters_auth_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t   *value, *perm;
     ngx_uint_t   i;
 
+    value = cf->args->elts;
+
+    if (value[1].len >= 8 && ngx_strncmp(value[1].data, "methods=", 8) == 0)
+    {
+        return ngx_http_gonsters_auth_require_methods(cf, cmd, alcf);
+    }
+
     if (alcf->permissions != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
-
-    value = cf->args->elts;
 
     if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
         alcf->permissions = NULL;
@@ -586,6 +621,130 @@ ngx_http_gonsters_auth_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         perm = ngx_array_push(alcf->permissions);
+        if (perm == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *perm = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_conf_bitmask_t  ngx_http_gonsters_auth_methods[] = {
+    { ngx_string("GET"), NGX_HTTP_GET },
+    { ngx_string("HEAD"), NGX_HTTP_HEAD },
+    { ngx_string("POST"), NGX_HTTP_POST },
+    { ngx_string("PUT"), NGX_HTTP_PUT },
+    { ngx_string("PATCH"), NGX_HTTP_PATCH },
+    { ngx_string("DELETE"), NGX_HTTP_DELETE },
+    { ngx_string("OPTIONS"), NGX_HTTP_OPTIONS },
+    { ngx_null_string, 0 }
+};
+
+
+/*
+ * "gonsters_require_permission methods=GET,HEAD PERM ...;": repeatable,
+ * each method in one rule only; requests with a method no rule names need
+ * the location's plain list (if any).
+ */
+static char *
+ngx_http_gonsters_auth_require_methods(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_gonsters_auth_loc_conf_t *alcf)
+{
+    u_char                                *p, *end, *comma;
+    ngx_str_t                             *value, *perm, m;
+    ngx_uint_t                             i, all;
+    ngx_conf_bitmask_t                    *b;
+    ngx_http_gonsters_auth_method_rule_t  *rule, *rules;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts < 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" with \"%V\" needs at least one "
+                           "permission", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (alcf->method_rules == NGX_CONF_UNSET_PTR) {
+        alcf->method_rules = ngx_array_create(cf->pool, 2,
+                                 sizeof(ngx_http_gonsters_auth_method_rule_t));
+        if (alcf->method_rules == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    all = 0;
+    rules = alcf->method_rules->elts;
+    for (i = 0; i < alcf->method_rules->nelts; i++) {
+        all |= rules[i].methods;
+    }
+
+    rule = ngx_array_push(alcf->method_rules);
+    if (rule == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rule->methods = 0;
+
+    p = value[1].data + 8;
+    end = value[1].data + value[1].len;
+
+    for ( ;; ) {
+        comma = ngx_strlchr(p, end, ',');
+        m.data = p;
+        m.len = (comma ? comma : end) - p;
+
+        for (b = ngx_http_gonsters_auth_methods; b->name.len; b++) {
+            if (b->name.len == m.len
+                && ngx_strncmp(b->name.data, m.data, m.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (b->name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid method \"%V\" in \"%V\", it must "
+                               "be one of GET, HEAD, POST, PUT, PATCH, "
+                               "DELETE, OPTIONS", &m, &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if ((all | rule->methods) & b->mask) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "method \"%V\" is given twice in \"%V\"",
+                               &m, &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        rule->methods |= b->mask;
+
+        if (comma == NULL) {
+            break;
+        }
+
+        p = comma + 1;
+    }
+
+    rule->permissions = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                         sizeof(ngx_str_t));
+    if (rule->permissions == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (!ngx_http_gonsters_auth_valid_permission(&value[i])) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid permission \"%V\" in \"%V\"",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        perm = ngx_array_push(rule->permissions);
         if (perm == NULL) {
             return NGX_CONF_ERROR;
         }

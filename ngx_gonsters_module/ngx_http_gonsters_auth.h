@@ -83,9 +83,20 @@ typedef struct {
 } ngx_http_gonsters_auth_main_conf_t;
 
 
+/* "gonsters_require_permission methods=M,... PERM ...": the permissions
+ * of requests with one of these methods */
+typedef struct {
+    ngx_uint_t                     methods;     /* NGX_HTTP_GET | ... */
+    ngx_array_t                   *permissions; /* ngx_str_t, all required */
+} ngx_http_gonsters_auth_method_rule_t;
+
+
 typedef struct {
     ngx_uint_t                     mode;        /* as written, UNSET kept */
     ngx_array_t                   *permissions; /* ngx_str_t, all required */
+    /* ngx_http_gonsters_auth_method_rule_t; a request whose method no rule
+     * names needs "permissions" */
+    ngx_array_t                   *method_rules;
     ngx_flag_t                     enabled;     /* the merged outcome */
 } ngx_http_gonsters_auth_loc_conf_t;
 

@@ -62,7 +62,8 @@ static ngx_http_gonsters_metrics_t  *ngx_http_gonsters_metrics;
 
 static const char  *ngx_http_gonsters_endpoint_names[] = {
     "", "health", "health_postgres", "health_redis", "health_influxdb",
-    "metrics", "login", "refresh", "me", "register", "logout", "jwks"
+    "metrics", "login", "refresh", "me", "register", "logout", "jwks",
+    "machine_create", "machines", "machine"
 };
 
 static const char  *ngx_http_gonsters_result_names[] = {
@@ -70,7 +71,7 @@ static const char  *ngx_http_gonsters_result_names[] = {
 };
 
 static const char  *ngx_http_gonsters_cache_names[] = {
-    "health"
+    "health", "machine", "machine_list"
 };
 
 

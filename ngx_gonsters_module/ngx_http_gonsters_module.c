@@ -10,6 +10,7 @@
 #include "ngx_http_gonsters_users.h"
 #include "ngx_http_gonsters_auth.h"
 #include "ngx_http_gonsters_revoke.h"
+#include "ngx_http_gonsters_machines.h"
 
 
 typedef ngx_int_t (*ngx_http_gonsters_endpoint_pt)(ngx_http_request_t *r);
@@ -29,7 +30,8 @@ static char *ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 /* the accepted values of "gonsters_endpoint", for its error message */
 #define NGX_HTTP_GONSTERS_ENDPOINT_NAMES                                     \
     "health, health_postgres, health_redis, health_influxdb, metrics, "     \
-    "login, refresh, me, register, logout, jwks"
+    "login, refresh, me, register, logout, jwks, machine_create, "       \
+    "machines, machine"
 
 static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH },
@@ -43,6 +45,9 @@ static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("register"), NGX_HTTP_GONSTERS_ENDPOINT_REGISTER },
     { ngx_string("logout"), NGX_HTTP_GONSTERS_ENDPOINT_LOGOUT },
     { ngx_string("jwks"), NGX_HTTP_GONSTERS_ENDPOINT_JWKS },
+    { ngx_string("machine_create"), NGX_HTTP_GONSTERS_ENDPOINT_MACHINE_CREATE },
+    { ngx_string("machines"), NGX_HTTP_GONSTERS_ENDPOINT_MACHINES },
+    { ngx_string("machine"), NGX_HTTP_GONSTERS_ENDPOINT_MACHINE },
     { ngx_null_string, 0 }
 };
 
@@ -60,7 +65,10 @@ static ngx_http_gonsters_endpoint_pt
     ngx_http_gonsters_me_handler,
     ngx_http_gonsters_register_handler,
     ngx_http_gonsters_logout_handler,
-    ngx_http_gonsters_jwks_handler
+    ngx_http_gonsters_jwks_handler,
+    ngx_http_gonsters_machine_create_handler,
+    ngx_http_gonsters_machines_list_handler,
+    ngx_http_gonsters_machine_handler
 };
 
 

@@ -168,6 +168,9 @@ typedef struct {
 /* a POST body, parsed, then next(r, ctx); NGX_DONE or an answer */
 ngx_int_t ngx_http_gonsters_users_read(ngx_http_request_t *r,
     ngx_http_gonsters_body_pt next);
+/* the same for a method the caller has checked */
+ngx_int_t ngx_http_gonsters_users_read_body(ngx_http_request_t *r,
+    ngx_http_gonsters_body_pt next);
 /* a string member: NGX_OK (s set), NGX_DECLINED absent or null, or
  * NGX_ERROR with the error text in *error */
 ngx_int_t ngx_http_gonsters_users_string(ngx_http_gonsters_users_ctx_t *ctx,

@@ -300,13 +300,22 @@ ngx_int_t
 ngx_http_gonsters_users_read(ngx_http_request_t *r,
     ngx_http_gonsters_body_pt next)
 {
-    ngx_int_t                       rc;
-    ngx_http_core_loc_conf_t       *clcf;
-    ngx_http_gonsters_users_ctx_t  *ctx;
-
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_gonsters_send_not_allowed(r, "POST");
     }
+
+    return ngx_http_gonsters_users_read_body(r, next);
+}
+
+
+/* the body of any method that has one (the machine registry's PATCH) */
+ngx_int_t
+ngx_http_gonsters_users_read_body(ngx_http_request_t *r,
+    ngx_http_gonsters_body_pt next)
+{
+    ngx_int_t                       rc;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_gonsters_users_ctx_t  *ctx;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 

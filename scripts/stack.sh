@@ -369,6 +369,10 @@ http {
     gonsters_jwt_key $run/secrets/jwt_secret;
     gonsters_revocation_zone 10m;
 
+    gonsters_machine_cache_ttl 1h;
+    gonsters_machine_list_cache_ttl 60s;
+    gonsters_machine_touch_interval 1s;
+
     limit_req_zone \$binary_remote_addr zone=gonsters_login:10m rate=30r/m;
 
     upstream gonsters_influxdb {
@@ -403,6 +407,24 @@ http {
         location = /api/v1/auth/logout {
             gonsters_auth jwt;
             gonsters_endpoint logout;
+        }
+
+        location = /api/v1/data/machine {
+            gonsters_auth jwt;
+            gonsters_require_permission write:machines;
+            gonsters_endpoint machine_create;
+        }
+        location = /api/v1/data/machines {
+            gonsters_auth jwt;
+            gonsters_require_permission read:machines;
+            gonsters_endpoint machines;
+        }
+        location /api/v1/data/machine/ {
+            gonsters_auth jwt;
+            gonsters_require_permission methods=GET,HEAD read:sensor_data;
+            gonsters_require_permission methods=PATCH write:machines;
+            gonsters_require_permission methods=DELETE delete:machines;
+            gonsters_endpoint machine;
         }
 
         location /_influxdb/ {
