@@ -62,8 +62,9 @@ typedef ngx_int_t (*ngx_http_gonsters_machines_resolve_pt)(
 
 
 /*
- * The machines of ids (lower-case canonical UUIDs; duplicates allowed; an
- * id that is not a canonical UUID is reported unknown): one Redis MGET,
+ * The machines of ids (canonical UUIDs, lower case preferred, either case
+ * works; duplicates allowed; an id that is not a canonical UUID is
+ * reported unknown): one Redis MGET,
  * then one PostgreSQL query (WHERE id = ANY($1::uuid[])) for the misses,
  * whose rows are then written to the cache without waiting.  Redis down
  * or stalled: PostgreSQL alone.  Suspends r; NGX_DONE when started (the
@@ -122,7 +123,7 @@ typedef struct {
 
 /* ngx_http_gonsters_machines_cache.c */
 
-/* "gonsters:machine:<id>" into r->pool (id: 36 bytes, lower case) */
+/* "gonsters:machine:<id>" into pool, the id lower-cased */
 ngx_int_t ngx_http_gonsters_machines_key(ngx_pool_t *pool, ngx_str_t *id,
     ngx_str_t *key);
 /* the cache of one machine, without waiting (JSON text as PostgreSQL

@@ -105,8 +105,8 @@ ngx_http_gonsters_machines_key(ngx_pool_t *pool, ngx_str_t *id,
     }
 
     p = ngx_cpymem(key->data, GN_MACHINE_KEY, sizeof(GN_MACHINE_KEY) - 1);
-    p = ngx_cpymem(p, id->data, id->len);
-    *p = '\0';
+    ngx_strlow(p, id->data, id->len);
+    p[id->len] = '\0';
 
     return NGX_OK;
 }
@@ -260,7 +260,7 @@ ngx_http_gonsters_machines_parse_cached(ngx_pool_t *pool, char *text,
 
     if (rc == NGX_OK
         && (m->id.len != id->len
-            || ngx_strncmp(m->id.data, id->data, id->len) != 0))
+            || ngx_strncasecmp(m->id.data, id->data, id->len) != 0))
     {
         rc = NGX_DECLINED;
     }
@@ -445,7 +445,8 @@ ngx_http_gonsters_resolve_fill(ngx_http_request_t *r,
     for (i = 0; i < rs->n; i++) {
 
         if (rs->machines[i].id.len || rs->ids[i].len != GN_UUID_LEN
-            || ngx_strncmp(rs->ids[i].data, id, GN_UUID_LEN) != 0)
+            || ngx_strncasecmp(rs->ids[i].data, (u_char *) id, GN_UUID_LEN)
+               != 0)
         {
             continue;
         }
