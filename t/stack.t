@@ -28,8 +28,9 @@ ok($tables{$_}, "table $_ exists") for qw(machine_metadata users system_config a
 
 my @cols = map { $_->[0] } psql(q{SELECT column_name FROM information_schema.columns
     WHERE table_name = 'machine_metadata' ORDER BY ordinal_position});
-is_deeply(\@cols, [qw(id name location sensor_type status created_at updated_at)],
-          'machine_metadata has the seed columns');
+is_deeply(\@cols, [qw(id name location sensor_type status created_at updated_at
+                        factory_id last_seen)],
+          'machine_metadata has the seed columns, and the registry\'s (007)');
 
 my ($id) = map { $_->[0] } psql(q{INSERT INTO machine_metadata (name, location, sensor_type)
     VALUES ('t-stack-1', 'Test Floor', 'Temperature') RETURNING id});
