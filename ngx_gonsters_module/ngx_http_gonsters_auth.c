@@ -208,7 +208,8 @@ ngx_http_gonsters_auth_handler(ngx_http_request_t *r)
      * always carry one); until the node's first load from PostgreSQL has
      * completed, 503 with Retry-After (fail closed).
      */
-    rc = ngx_http_gonsters_revoke_check(r, &ctx->claims.jti);
+    rc = ngx_http_gonsters_revoke_check(r, &ctx->claims.jti,
+                                        &ctx->claims.fam);
 
     if (rc == NGX_DECLINED) {
         if (ctx->claims.jti.len == 0) {

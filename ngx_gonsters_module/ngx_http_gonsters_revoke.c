@@ -313,12 +313,38 @@ ngx_http_gonsters_revoke_enabled(ngx_conf_t *cf)
 
 
 ngx_int_t
-ngx_http_gonsters_revoke_check(ngx_http_request_t *r, ngx_str_t *jti)
+ngx_http_gonsters_revoke_family_key(ngx_http_request_t *r, ngx_str_t *fam,
+    ngx_str_t *key)
 {
-    uint32_t                               hash;
+    size_t  len = sizeof(NGX_HTTP_GONSTERS_REVOKE_FAMILY) - 1 + fam->len;
+
+    if (fam->len == 0 || !gn_jti_valid((const char *) fam->data, fam->len)
+        || len > NGX_HTTP_GONSTERS_REVOKE_JTI_MAX)
+    {
+        return NGX_ERROR;
+    }
+
+    key->data = ngx_pnalloc(r->pool, len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->len = ngx_sprintf(key->data, NGX_HTTP_GONSTERS_REVOKE_FAMILY "%V",
+                           fam)
+               - key->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gonsters_revoke_check(ngx_http_request_t *r, ngx_str_t *jti,
+    ngx_str_t *fam)
+{
+    u_char                                 buf[NGX_HTTP_GONSTERS_REVOKE_JTI_MAX];
     ngx_int_t                              rc;
+    ngx_str_t                              family;
     ngx_slab_pool_t                       *shpool;
-    ngx_str_node_t                        *sn;
     ngx_http_gonsters_revoke_shctx_t      *sh;
     ngx_http_gonsters_revoke_main_conf_t  *rmcf;
 
@@ -331,19 +357,38 @@ ngx_http_gonsters_revoke_check(ngx_http_request_t *r, ngx_str_t *jti)
         return NGX_DECLINED;
     }
 
+    /* a family too long for a key cannot have been revoked */
+    family.len = 0;
+    family.data = buf;
+
+    if (fam != NULL && fam->len > 0
+        && fam->len + sizeof(NGX_HTTP_GONSTERS_REVOKE_FAMILY) - 1
+           <= sizeof(buf))
+    {
+        family.len = ngx_sprintf(buf, NGX_HTTP_GONSTERS_REVOKE_FAMILY "%V",
+                                 fam)
+                     - buf;
+    }
+
     shpool = (ngx_slab_pool_t *) rmcf->shm_zone->shm.addr;
     sh = rmcf->shm_zone->data;
-
-    hash = ngx_crc32_short(jti->data, jti->len);
 
     ngx_shmtx_lock(&shpool->mutex);
 
     if (!sh->ready) {
         rc = NGX_AGAIN;
 
+    } else if (ngx_str_rbtree_lookup(&sh->rbtree, jti,
+                                     ngx_crc32_short(jti->data, jti->len))
+               || (family.len
+                   && ngx_str_rbtree_lookup(&sh->rbtree, &family,
+                                            ngx_crc32_short(family.data,
+                                                            family.len))))
+    {
+        rc = NGX_DECLINED;
+
     } else {
-        sn = ngx_str_rbtree_lookup(&sh->rbtree, jti, hash);
-        rc = sn ? NGX_DECLINED : NGX_OK;
+        rc = NGX_OK;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);

@@ -85,13 +85,24 @@ ngx_int_t ngx_http_gonsters_revoke(ngx_http_request_t *r, ngx_str_t *jti,
     time_t expires, ngx_http_gonsters_revoke_handler_pt handler, void *data);
 
 /*
- * The access check: NGX_OK (not revoked, or revocation not configured),
- * NGX_DECLINED (revoked, or no jti while revocation is configured),
- * NGX_AGAIN (the set of this node is not ready: answer 503).  Only a
- * lookup in shared memory.
+ * A whole session: the entry "fam:<fam>" revokes every access token whose
+ * "fam" claim is fam (the tokens issued from one login and its refreshes).
+ * Revoke it until now + the access token lifetime: no token of the family
+ * outlives that.  key is set in r->pool; NGX_ERROR for a bad fam.
+ */
+#define NGX_HTTP_GONSTERS_REVOKE_FAMILY  "fam:"
+
+ngx_int_t ngx_http_gonsters_revoke_family_key(ngx_http_request_t *r,
+    ngx_str_t *fam, ngx_str_t *key);
+
+/*
+ * The access check of a token by its jti and its family (fam may be
+ * empty): NGX_OK (not revoked, or revocation not configured), NGX_DECLINED
+ * (revoked, or no jti while revocation is configured), NGX_AGAIN (the set
+ * of this node is not ready: answer 503).  Only lookups in shared memory.
  */
 ngx_int_t ngx_http_gonsters_revoke_check(ngx_http_request_t *r,
-    ngx_str_t *jti);
+    ngx_str_t *jti, ngx_str_t *fam);
 
 /* the 503 (with Retry-After) for NGX_AGAIN, from the access phase:
  * sends the answer and returns NGX_DONE (or an error code) */

@@ -7,6 +7,7 @@
 
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_users.h"
+#include "ngx_http_gonsters_revoke.h"
 #include "gn_uuid.h"
 
 
@@ -23,6 +24,9 @@ static ngx_int_t ngx_http_gonsters_refresh_body(ngx_http_request_t *r,
     void *data);
 static ngx_int_t ngx_http_gonsters_refresh_rotated(ngx_http_request_t *r,
     ngx_http_gonsters_pg_result_t *res, void *data);
+static ngx_int_t ngx_http_gonsters_refresh_family_revoked(
+    ngx_http_request_t *r, ngx_http_gonsters_backend_status_e status,
+    void *data);
 static ngx_int_t ngx_http_gonsters_refresh_reuse_done(ngx_http_request_t *r,
     ngx_http_gonsters_pg_result_t *res, void *data);
 
@@ -176,12 +180,52 @@ ngx_http_gonsters_refresh_ok(ngx_http_request_t *r,
 }
 
 
-/* the family is revoked (committed); record it, then answer */
+/*
+ * The family's refresh tokens are revoked (committed); its access tokens
+ * still live up to the access lifetime: revoke the family in the access
+ * check's set too, then record it and answer.
+ */
 static ngx_int_t
 ngx_http_gonsters_refresh_reuse(ngx_http_request_t *r,
     ngx_http_gonsters_users_ctx_t *ctx)
 {
+    ngx_str_t                             key;
+    ngx_http_gonsters_users_main_conf_t  *umcf;
+
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_users_module);
+
+    if (ngx_http_gonsters_revoke_family_key(r, &ctx->old.fam, &key) != NGX_OK
+        || ngx_http_gonsters_revoke(r, &key, ngx_time() + umcf->access_ttl,
+                                    ngx_http_gonsters_refresh_family_revoked,
+                                    ctx)
+           != NGX_DONE)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gonsters: refresh token reused, the family's access "
+                      "tokens could not be revoked");
+        return ngx_http_gonsters_refresh_family_revoked(r,
+                                         NGX_HTTP_GONSTERS_BACKEND_ERROR, ctx);
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_refresh_family_revoked(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_status_e status, void *data)
+{
+    ngx_http_gonsters_users_ctx_t  *ctx = data;
+
     char  *id;
+
+    if (status != NGX_HTTP_GONSTERS_BACKEND_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gonsters: refresh token reused, revoking the family's "
+                      "access tokens failed (%s); they expire by themselves",
+                      status == NGX_HTTP_GONSTERS_BACKEND_TIMEOUT
+                      ? "timeout" : "unavailable");
+    }
 
     /* the user: from the token (verified); name and role from the row */
     id = ngx_http_gonsters_users_dup(r, ctx->old.sub.data, ctx->old.sub.len);

@@ -296,7 +296,8 @@ ngx_http_gonsters_register_actor(ngx_http_request_t *r,
 
     /* a revoked token creates no account (the location has no
      * gonsters_auth: the access phase did not look) */
-    rc = ngx_http_gonsters_revoke_check(r, &ctx->actor->jti);
+    rc = ngx_http_gonsters_revoke_check(r, &ctx->actor->jti,
+                                        &ctx->actor->fam);
 
     if (rc == NGX_AGAIN) {
         *answer = ngx_http_gonsters_send_unavailable(r,

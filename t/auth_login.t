@@ -93,7 +93,8 @@ http {
 CONF
 $conf =~ s/%%DSN%%/$dsn/;
 $conf =~ s/%%KEY%%/$keys\/jwt/;
-(my $open_conf = $conf) =~ s/%%REGISTRATION%%//;
+# the revocation set makes refresh reuse refuse the family's access tokens
+(my $open_conf = $conf) =~ s/%%REGISTRATION%%/gonsters_revocation_zone 1m;/;
 (my $off_conf = $conf) =~ s/%%REGISTRATION%%/gonsters_registration off;/;
 
 my $t = Gonsters::Test->new->write_config($open_conf);
@@ -309,12 +310,23 @@ is($b->{token_type}, 'Bearer', 'the login body again');
 is($b->{user}{username}, "${p}_op", 'with the user');
 $res = http(GET => $t->url('/api/v1/auth/me'), { headers => { Authorization => "Bearer $b->{access_token}" } });
 is($res->{status}, 200, 'the new access token works');
+my $a2 = $b->{access_token};
 $res = post('/api/v1/auth/refresh', { refresh_token => $r2 });
 is($res->{status}, 200, 'the successor refreshes');
-my $r3 = (json_body($res) || {})->{refresh_token};
+$b = json_body($res) || {};
+my ($r3, $a3) = @$b{qw(refresh_token access_token)};
+$res = post('/api/v1/auth/login', { username => "${p}_op", password => $pw });
+my $other = (json_body($res) || {})->{access_token};
 $res = post('/api/v1/auth/refresh', { refresh_token => $r1 });
 is($res->{status}, 401, 'reusing a rotated token: 401');
 like((json_body($res) || {})->{message} // '', qr/reuse/i, 'says reuse');
+for ([$a2, 'an earlier'], [$a3, 'the newest']) {
+    $res = http(GET => $t->url('/api/v1/auth/me'), { headers => { Authorization => "Bearer $_->[0]" } });
+    is($res->{status}, 401, "$_->[1] access token of the family is refused at once");
+    like($res->{headers}{'www-authenticate'} // '', qr/revoked/, 'as revoked');
+}
+$res = http(GET => $t->url('/api/v1/auth/me'), { headers => { Authorization => "Bearer $other" } });
+is($res->{status}, 200, 'a session of another login goes on');
 $res = post('/api/v1/auth/refresh', { refresh_token => $r3 });
 is($res->{status}, 401, 'the newest token of the family is revoked too');
 my ($left) = psql("SELECT count(*) FROM refresh_tokens WHERE family_id = '$fam' AND revoked_at IS NULL");
