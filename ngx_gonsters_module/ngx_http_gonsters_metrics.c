@@ -63,7 +63,8 @@ static ngx_http_gonsters_metrics_t  *ngx_http_gonsters_metrics;
 static const char  *ngx_http_gonsters_endpoint_names[] = {
     "", "health", "health_postgres", "health_redis", "health_influxdb",
     "metrics", "login", "refresh", "me", "register", "logout", "jwks",
-    "machine_create", "machines", "machine"
+    "machine_create", "machines", "machine",
+    "ingest", "history"
 };
 
 static const char  *ngx_http_gonsters_result_names[] = {

@@ -11,6 +11,8 @@
 #include "ngx_http_gonsters_auth.h"
 #include "ngx_http_gonsters_revoke.h"
 #include "ngx_http_gonsters_machines.h"
+#include "ngx_http_gonsters_ingest.h"
+#include "ngx_http_gonsters_history.h"
 
 
 typedef ngx_int_t (*ngx_http_gonsters_endpoint_pt)(ngx_http_request_t *r);
@@ -31,7 +33,7 @@ static char *ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 #define NGX_HTTP_GONSTERS_ENDPOINT_NAMES                                     \
     "health, health_postgres, health_redis, health_influxdb, metrics, "     \
     "login, refresh, me, register, logout, jwks, machine_create, "       \
-    "machines, machine"
+    "machines, machine, ingest, history"
 
 static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH },
@@ -48,6 +50,8 @@ static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("machine_create"), NGX_HTTP_GONSTERS_ENDPOINT_MACHINE_CREATE },
     { ngx_string("machines"), NGX_HTTP_GONSTERS_ENDPOINT_MACHINES },
     { ngx_string("machine"), NGX_HTTP_GONSTERS_ENDPOINT_MACHINE },
+    { ngx_string("ingest"), NGX_HTTP_GONSTERS_ENDPOINT_INGEST },
+    { ngx_string("history"), NGX_HTTP_GONSTERS_ENDPOINT_HISTORY },
     { ngx_null_string, 0 }
 };
 
@@ -68,7 +72,9 @@ static ngx_http_gonsters_endpoint_pt
     ngx_http_gonsters_jwks_handler,
     ngx_http_gonsters_machine_create_handler,
     ngx_http_gonsters_machines_list_handler,
-    ngx_http_gonsters_machine_handler
+    ngx_http_gonsters_machine_handler,
+    ngx_http_gonsters_ingest_handler,
+    ngx_http_gonsters_history_handler
 };
 
 

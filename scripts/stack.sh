@@ -426,6 +426,13 @@ http {
             gonsters_require_permission methods=DELETE delete:machines;
             gonsters_endpoint machine;
         }
+        location = /api/v1/data/ingest {
+            gonsters_auth jwt;
+            gonsters_require_permission write:sensor_data;
+            client_max_body_size 4m;
+            client_body_buffer_size 256k;
+            gonsters_endpoint ingest;
+        }
 
         location /_influxdb/ {
             internal;

@@ -1,0 +1,373 @@
+/*
+ * The InfluxQL of a history request, built only from validated values: the
+ * machine id is a canonical UUID (hex and '-'), fields come from a fixed
+ * list, times are integers we print, limit and offset are bounded
+ * integers.
+ *
+ * raw:      count; page                       (one /query, two statements)
+ * 1m, 5m:   count over the buckets (subquery); page of buckets
+ * 1h, 1d:   when the range holds whole windows that ended at least
+ *           gonsters_tier_settle ago, those come from the tier and the
+ *           rest from raw data:
+ *              tail  raw aggregate [tier_to, end]     (open windows)
+ *              tier  downsampled   [tier_from, tier_to)
+ *              head  raw aggregate [start, tier_from) (partial window)
+ *           first /query: tail rows, tier count, head rows (tail and head
+ *           hold a few buckets at most); then, only when the page reaches
+ *           the tier, a second /query for exactly its rows (LIMIT/OFFSET).
+ *           Otherwise as 1m.
+ * A bucket is the tier's point when the window is whole, and the mean of
+ * the raw points otherwise: both are the mean of the same raw values, so
+ * the answer equals the aggregate over raw data.
+ */
+
+
+#include "ngx_http_gonsters_module.h"
+#include "ngx_http_gonsters_history.h"
+#include "ngx_http_gonsters_ingest.h"
+#include "ngx_http_gonsters_influxdb.h"
+
+
+#define NGX_HTTP_GONSTERS_RAW  "\"" GN_RP_RAW "\".\"" GN_MEASUREMENT "\""
+
+
+static ngx_int_t ngx_http_gonsters_history_first_done(ngx_http_request_t *r,
+    ngx_http_gonsters_influxdb_result_t *res, void *data);
+static ngx_int_t ngx_http_gonsters_history_tier_done(ngx_http_request_t *r,
+    ngx_http_gonsters_influxdb_result_t *res, void *data);
+static ngx_int_t ngx_http_gonsters_history_failed(ngx_http_request_t *r,
+    ngx_http_gonsters_influxdb_result_t *res);
+
+
+/* "temperature, pressure" / "mean(temperature) AS temperature, ..." /
+ * "count(...) AS ..." of the selected fields */
+static u_char *
+ngx_http_gonsters_history_select(u_char *p, ngx_http_gonsters_history_ctx_t *ctx,
+    const char *fn)
+{
+    ngx_uint_t  i, first;
+
+    first = 1;
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        if (!(ctx->fields & (1u << i))) {
+            continue;
+        }
+
+        if (!first) {
+            *p++ = ',';
+            *p++ = ' ';
+        }
+
+        first = 0;
+
+        if (fn) {
+            p = ngx_sprintf(p, "%s(\"%s\") AS \"%s\"", fn, gn_field_names[i],
+                            gn_field_names[i]);
+        } else {
+            p = ngx_sprintf(p, "\"%s\"", gn_field_names[i]);
+        }
+    }
+
+    return p;
+}
+
+
+/* WHERE of the machine and [from, to] or [from, to) */
+static u_char *
+ngx_http_gonsters_history_where(u_char *p, ngx_http_gonsters_history_ctx_t *ctx,
+    int64_t from, int64_t to, ngx_uint_t to_inclusive)
+{
+    return ngx_sprintf(p, " WHERE \"machine_id\" = '%s' AND time >= %L "
+                       "AND time %s %L", ctx->id, from,
+                       to_inclusive ? "<=" : "<", to);
+}
+
+
+/* SELECT mean(...) FROM raw WHERE ... GROUP BY time(g) fill(none) */
+static u_char *
+ngx_http_gonsters_history_buckets(u_char *p,
+    ngx_http_gonsters_history_ctx_t *ctx, int64_t from, int64_t to,
+    ngx_uint_t to_inclusive)
+{
+    p = ngx_cpymem(p, "SELECT ", 7);
+    p = ngx_http_gonsters_history_select(p, ctx, "mean");
+    p = ngx_cpymem(p, " FROM " NGX_HTTP_GONSTERS_RAW,
+                   sizeof(" FROM " NGX_HTTP_GONSTERS_RAW) - 1);
+    p = ngx_http_gonsters_history_where(p, ctx, from, to, to_inclusive);
+
+    return ngx_sprintf(p, " GROUP BY time(%s) fill(none)",
+                       ngx_http_gonsters_intervals[ctx->interval].name);
+}
+
+
+/* decides the segments of 1h and 1d */
+static void
+ngx_http_gonsters_history_plan(ngx_http_request_t *r,
+    ngx_http_gonsters_history_ctx_t *ctx)
+{
+    int64_t                                interval, settle, whole_to, done;
+    const ngx_http_gonsters_interval_t    *iv;
+    ngx_http_gonsters_ingest_main_conf_t  *imcf;
+
+    iv = &ngx_http_gonsters_intervals[ctx->interval];
+
+    if (iv->tier < 0) {
+        return;
+    }
+
+    imcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_ingest_module);
+    settle = (int64_t) imcf->settle * 1000000;
+    interval = iv->ns;
+
+    /* whole windows inside [start, end]: [ceil(start), floor(end + 1)) */
+    ctx->tier_from = gn_tier_ceil(ctx->start, interval);
+    whole_to = (ctx->end == INT64_MAX) ? ctx->end
+               : gn_tier_floor(ctx->end + 1, interval);
+
+    done = gn_tier_complete_before(interval, ngx_http_gonsters_now_ns(),
+                                   settle);
+
+    ctx->tier_to = ngx_min(whole_to, done);
+    ctx->tiered = (ctx->tier_from < ctx->tier_to);
+    ctx->has_head = (ctx->start < ctx->tier_from);
+}
+
+
+ngx_int_t
+ngx_http_gonsters_history_first(ngx_http_request_t *r,
+    ngx_http_gonsters_history_ctx_t *ctx, ngx_str_t *q)
+{
+    u_char  *p;
+
+    ngx_http_gonsters_history_plan(r, ctx);
+
+    q->data = ngx_pnalloc(r->pool, 4096);
+    if (q->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = q->data;
+
+    if (ctx->tiered) {
+        /* tail */
+        p = ngx_http_gonsters_history_buckets(p, ctx, ctx->tier_to, ctx->end,
+                                              1);
+        p = ngx_cpymem(p, " ORDER BY time DESC; SELECT ", 28);
+
+        /* tier count */
+        p = ngx_http_gonsters_history_select(p, ctx, "count");
+        p = ngx_sprintf(p, " FROM \"%s\".\"" GN_MEASUREMENT "\"",
+                        gn_tiers[ngx_http_gonsters_intervals[ctx->interval]
+                                 .tier].rp);
+        p = ngx_http_gonsters_history_where(p, ctx, ctx->tier_from,
+                                            ctx->tier_to, 0);
+
+        /* head */
+        if (ctx->has_head) {
+            p = ngx_cpymem(p, "; ", 2);
+            p = ngx_http_gonsters_history_buckets(p, ctx, ctx->start,
+                                                  ctx->tier_from, 0);
+        }
+
+        q->len = p - q->data;
+        return NGX_OK;
+    }
+
+    /* count, then the page */
+    p = ngx_cpymem(p, "SELECT ", 7);
+    p = ngx_http_gonsters_history_select(p, ctx, "count");
+
+    if (ctx->interval == NGX_HTTP_GONSTERS_INTERVAL_RAW) {
+        p = ngx_cpymem(p, " FROM " NGX_HTTP_GONSTERS_RAW,
+                       sizeof(" FROM " NGX_HTTP_GONSTERS_RAW) - 1);
+        p = ngx_http_gonsters_history_where(p, ctx, ctx->start, ctx->end, 1);
+        p = ngx_cpymem(p, "; SELECT ", 9);
+        p = ngx_http_gonsters_history_select(p, ctx, NULL);
+        p = ngx_cpymem(p, " FROM " NGX_HTTP_GONSTERS_RAW,
+                       sizeof(" FROM " NGX_HTTP_GONSTERS_RAW) - 1);
+        p = ngx_http_gonsters_history_where(p, ctx, ctx->start, ctx->end, 1);
+
+    } else {
+        p = ngx_cpymem(p, " FROM (", 7);
+        p = ngx_http_gonsters_history_buckets(p, ctx, ctx->start, ctx->end, 1);
+        p = ngx_cpymem(p, "); ", 3);
+        p = ngx_http_gonsters_history_buckets(p, ctx, ctx->start, ctx->end, 1);
+    }
+
+    p = ngx_sprintf(p, " ORDER BY time DESC LIMIT %ui OFFSET %ui",
+                    ctx->limit, ctx->offset);
+
+    q->len = p - q->data;
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gonsters_history_query(ngx_http_request_t *r,
+    ngx_http_gonsters_history_ctx_t *ctx)
+{
+    ngx_str_t  q;
+
+    if (ngx_http_gonsters_history_first(r, ctx, &q) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "gonsters: history: %V", &q);
+
+    if (ngx_http_gonsters_influxdb_query(r, &q, NULL,
+                                         ngx_http_gonsters_history_first_done,
+                                         ctx)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* the largest count of the selected fields: the number of rows where
+ * each reading (bucket) holds every selected field */
+static ngx_uint_t
+ngx_http_gonsters_history_count(ngx_http_gonsters_rows_t *rows)
+{
+    double      v, max;
+    ngx_uint_t  c;
+
+    if (rows->n == 0) {
+        return 0;
+    }
+
+    max = 0;
+
+    for (c = 0; c + 1 < rows->ncols; c++) {
+        v = rows->values[c];
+        if (v == v && v > max) {
+            max = v;
+        }
+    }
+
+    return (ngx_uint_t) max;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_history_first_done(ngx_http_request_t *r,
+    ngx_http_gonsters_influxdb_result_t *res, void *data)
+{
+    ngx_http_gonsters_history_ctx_t  *ctx = data;
+
+    u_char                    *p;
+    ngx_int_t                  rc;
+    ngx_str_t                  q;
+    ngx_uint_t                 lo, hi, n;
+    ngx_http_gonsters_rows_t   count, *rows[3];
+
+    if (res->status != NGX_HTTP_GONSTERS_BACKEND_OK) {
+        return ngx_http_gonsters_history_failed(r, res);
+    }
+
+    if (!ctx->tiered) {
+        rows[0] = &count;
+        rows[1] = &ctx->tail;
+        rc = ngx_http_gonsters_history_parse(r, &res->body, rows, 2);
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->total = ngx_http_gonsters_history_count(&count);
+        return ngx_http_gonsters_history_reply(r, ctx);
+    }
+
+    rows[0] = &ctx->tail;
+    rows[1] = &count;
+    rows[2] = &ctx->head;
+    n = ctx->has_head ? 3 : 2;
+
+    rc = ngx_http_gonsters_history_parse(r, &res->body, rows, n);
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->tier_count = ngx_http_gonsters_history_count(&count);
+    ctx->total = ctx->tail.n + ctx->tier_count + ctx->head.n;
+
+    /* the page's rows inside the tier: [lo, hi) of the whole answer */
+    lo = ngx_max(ctx->offset, ctx->tail.n);
+    hi = ngx_min(ctx->offset + ctx->limit, ctx->tail.n + ctx->tier_count);
+
+    if (lo >= hi) {
+        return ngx_http_gonsters_history_reply(r, ctx);
+    }
+
+    ctx->tier_skip = lo - ctx->tail.n;
+
+    q.data = ngx_pnalloc(r->pool, 1024);
+    if (q.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(q.data, "SELECT ", 7);
+    p = ngx_http_gonsters_history_select(p, ctx, NULL);
+    p = ngx_sprintf(p, " FROM \"%s\".\"" GN_MEASUREMENT "\"",
+                    gn_tiers[ngx_http_gonsters_intervals[ctx->interval].tier]
+                    .rp);
+    p = ngx_http_gonsters_history_where(p, ctx, ctx->tier_from, ctx->tier_to,
+                                        0);
+    p = ngx_sprintf(p, " ORDER BY time DESC LIMIT %ui OFFSET %ui",
+                    hi - lo, ctx->tier_skip);
+    q.len = p - q.data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "gonsters: history tier: %V", &q);
+
+    if (ngx_http_gonsters_influxdb_query(r, &q, NULL,
+                                         ngx_http_gonsters_history_tier_done,
+                                         ctx)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_history_tier_done(ngx_http_request_t *r,
+    ngx_http_gonsters_influxdb_result_t *res, void *data)
+{
+    ngx_http_gonsters_history_ctx_t  *ctx = data;
+
+    ngx_http_gonsters_rows_t  *rows[1];
+
+    if (res->status != NGX_HTTP_GONSTERS_BACKEND_OK) {
+        return ngx_http_gonsters_history_failed(r, res);
+    }
+
+    rows[0] = &ctx->tier;
+
+    if (ngx_http_gonsters_history_parse(r, &res->body, rows, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_gonsters_history_reply(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_history_failed(ngx_http_request_t *r,
+    ngx_http_gonsters_influxdb_result_t *res)
+{
+    if (res->status == NGX_HTTP_GONSTERS_BACKEND_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gonsters: influxdb refused a history query (%ui): %V",
+                      res->http_status, &res->body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_gonsters_send_unavailable(r, NGX_HTTP_GONSTERS_INFLUXDB,
+                                              res->status);
+}
