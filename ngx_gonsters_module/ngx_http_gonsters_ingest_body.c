@@ -118,7 +118,8 @@ ngx_http_gonsters_ingest_body_done(ngx_http_request_t *r)
 
     rc = ngx_http_gonsters_ingest_collect(r, &body);
 
-    if (rc == NGX_OK) {
+    /* NGX_OK is also what sending an error answer returns */
+    if (rc == NGX_OK && body.data) {
         rc = ngx_http_gonsters_ingest_parse(r, ctx, &body);
     }
 
@@ -152,6 +153,7 @@ ngx_http_gonsters_ingest_collect(ngx_http_request_t *r, ngx_str_t *body)
 
     /* a chunked body announces nothing: counted here */
     if (len > (off_t) ilcf->max_body) {
+        body->data = NULL;
         return ngx_http_gonsters_ingest_too_large(r);
     }
 
