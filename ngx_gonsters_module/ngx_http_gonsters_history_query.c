@@ -5,7 +5,8 @@
  * integers.
  *
  * raw:      count; page                       (one /query, two statements)
- * 1m, 5m:   count over the buckets (subquery); page of buckets
+ * 1m, 5m:   count over the buckets (subquery); page of the buckets
+ *           (subquery, so that LIMIT/OFFSET count rows)
  * 1h, 1d:   when the range holds whole windows that ended at least
  *           gonsters_tier_settle ago, those come from the tier and the
  *           rest from raw data:
@@ -191,8 +192,18 @@ ngx_http_gonsters_history_first(ngx_http_request_t *r,
     } else {
         p = ngx_cpymem(p, " FROM (", 7);
         p = ngx_http_gonsters_history_buckets(p, ctx, ctx->start, ctx->end, 1);
-        p = ngx_cpymem(p, "); ", 3);
+
+        /*
+         * The page selects from the buckets as rows: LIMIT and OFFSET
+         * applied to "SELECT mean(a), mean(b) ... fill(none)" directly
+         * count each field's buckets separately (InfluxDB 1.x), which
+         * misaligns the fields of a page when one field has gaps.
+         */
+        p = ngx_cpymem(p, "); SELECT ", 10);
+        p = ngx_http_gonsters_history_select(p, ctx, NULL);
+        p = ngx_cpymem(p, " FROM (", 7);
         p = ngx_http_gonsters_history_buckets(p, ctx, ctx->start, ctx->end, 1);
+        *p++ = ')';
     }
 
     p = ngx_sprintf(p, " ORDER BY time DESC LIMIT %ui OFFSET %ui",
