@@ -10,6 +10,7 @@
 
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_ingest.h"
+#include "ngx_http_gonsters_event.h"
 
 
 static void ngx_http_gonsters_ingest_body_done(ngx_http_request_t *r);
@@ -20,6 +21,9 @@ static ngx_int_t ngx_http_gonsters_ingest_parse(ngx_http_request_t *r,
 static void ngx_http_gonsters_ingest_check_age(ngx_http_request_t *r,
     ngx_http_gonsters_ingest_ctx_t *ctx);
 static ngx_int_t ngx_http_gonsters_ingest_too_large(ngx_http_request_t *r);
+static void ngx_http_gonsters_ingest_event(ngx_http_request_t *r,
+    ngx_http_gonsters_ingest_ctx_t *ctx, gn_ingest_status_e status,
+    size_t len);
 
 
 static ngx_int_t
@@ -259,6 +263,8 @@ ngx_http_gonsters_ingest_parse(ngx_http_request_t *r,
 
     ctx->validation_ms = ngx_http_gonsters_ingest_clock_ms() - t0;
 
+    ngx_http_gonsters_ingest_event(r, ctx, status, body->len);
+
     switch (status) {
 
     case GN_INGEST_NOMEM:
@@ -371,4 +377,35 @@ ngx_http_gonsters_ingest_too_large(ngx_http_request_t *r)
     return ngx_http_gonsters_ingest_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                           "Request body too large",
                                           (char *) buf);
+}
+
+
+/* seed Part 3 §1: DEBUG "payload validation success" with the time taken;
+ * a body with errors is an INFO event with their number */
+static void
+ngx_http_gonsters_ingest_event(ngx_http_request_t *r,
+    ngx_http_gonsters_ingest_ctx_t *ctx, gn_ingest_status_e status,
+    size_t len)
+{
+    ngx_uint_t  ok = (status == GN_INGEST_OK && ctx->errs.n == 0);
+    ngx_uint_t  level = ok ? NGX_LOG_DEBUG : NGX_LOG_INFO;
+
+    ngx_http_gonsters_event_field_t  fields[] = {
+        NGX_HTTP_GONSTERS_EV_CSTR("gateway_id", ctx->in.gateway_id),
+        NGX_HTTP_GONSTERS_EV_INT("body_bytes", len),
+        NGX_HTTP_GONSTERS_EV_INT("machines", ctx->in.nmachines),
+        NGX_HTTP_GONSTERS_EV_INT("readings", ctx->in.nreadings),
+        NGX_HTTP_GONSTERS_EV_INT("errors", ctx->errs.n + ctx->errs.dropped),
+        NGX_HTTP_GONSTERS_EV_NUM("validation_ms", ctx->validation_ms),
+        NGX_HTTP_GONSTERS_EV_REQUEST,
+        NGX_HTTP_GONSTERS_EV_END
+    };
+
+    if (!ngx_http_gonsters_event_enabled(level)) {
+        return;
+    }
+
+    ngx_http_gonsters_event(r, r->connection->log, level, "gonsters.ingest",
+                            ok ? "payload validation success"
+                               : "payload validation failed", fields);
 }

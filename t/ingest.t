@@ -24,7 +24,8 @@ use Gonsters::Telemetry qw(telemetry_conf token machine influx_query influx_rows
 
 my $json = JSON::PP->new->canonical->utf8;
 
-my $t = Gonsters::Test->new->write_config(telemetry_conf(influx_timeout => '2s', server => <<'S'))->run;
+my $t = Gonsters::Test->new->write_config(telemetry_conf(influx_timeout => '2s',
+    http => 'gonsters_event_log logs/events.log debug;', server => <<'S'))->run;
         location = /small {
             gonsters_auth jwt;
             gonsters_require_permission write:sensor_data;
@@ -88,6 +89,15 @@ is_deeply([ @{ $p->[1] }{qw(temperature pressure speed)} ], [-0.25, undef, undef
 is($p->[0]{location}, 'Factory Floor 1 - Zone A', 'location tag from the registry, not the payload');
 is($p->[0]{sensor_type}, 'Temperature', 'sensor_type tag from the registry');
 is(points($m2)->[0]{pressure}, 1e-7, 'a small value exactly');
+
+# the event log: DEBUG "payload validation success" with the time it took
+my ($ev) = grep { ($_->{message} // '') eq 'payload validation success' }
+           map { eval { $json->decode($_) } || () }
+           split /\n/, Gonsters::Test::read_file($t->prefix . '/logs/events.log');
+ok($ev, 'event "payload validation success"') or diag Gonsters::Test::read_file($t->prefix . '/logs/events.log');
+is($ev->{level}, 'DEBUG', '... at DEBUG');
+like($ev->{context}{validation_ms} // '', qr/^[0-9.e-]+$/, '... with the validation time');
+is($ev->{context}{readings}, 3, '... and the number of readings');
 
 # resending the same body is safe: same points
 $res = post_ingest($url, $body);
