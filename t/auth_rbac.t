@@ -11,6 +11,7 @@ use warnings;
 use lib 't/lib';
 
 use File::Temp qw(tempdir);
+use HTTP::Tiny;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64url);
 use Test::More;
@@ -107,12 +108,23 @@ http {
         location = /health               { gonsters_endpoint health; }
         location = /metrics              { gonsters_endpoint metrics; }
 $perm_locations
+        location = /api/v1/data/ingest {
+            gonsters_auth jwt;
+            gonsters_require_permission write:sensor_data;
+            gonsters_endpoint ingest;
+        }
+        location ^~ /api/v1/data/machine/ {
+            gonsters_auth jwt;
+            gonsters_require_permission read:sensor_data;
+            gonsters_endpoint history;
+        }
         location /_influxdb/ {
             internal;
             proxy_pass http://influxdb/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_pass_request_headers off;
+            proxy_set_header Content-Type application/x-www-form-urlencoded;
             proxy_max_temp_file_size 0;
         }
     }
@@ -265,6 +277,47 @@ for my $role (@roles, undef) {
     $res = req(GET => '/metrics', $tok);
     is($res->{status}, 200, "metrics as $who: 200");
     like($res->{content}, qr/^gonsters_/m, "metrics as $who: the exposition");
+}
+
+
+# ---- telemetry: ingest needs write:sensor_data, history read:sensor_data -------
+
+my ($machine) = map { $_->[0] } psql("INSERT INTO machine_metadata (name, location, sensor_type) "
+                                   . "VALUES ('${p}_machine', 'RBAC Floor', 'Temperature') RETURNING id");
+END {
+    eval { psql("DELETE FROM machine_metadata WHERE name = '${p}_machine'") };
+    HTTP::Tiny->new->post_form("http://127.0.0.1:$influx_port/query",
+        { db => 'gonsters', q => "DROP SERIES FROM sensor_readings WHERE machine_id = '$machine'" })
+        if $machine;
+}
+my @t = gmtime(time - 60);
+my $ts = sprintf('%04d-%02d-%02dT%02d:%02d:%02dZ', $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0]);
+
+for my $role (@roles, undef) {
+    my $who = $role // 'no token';
+    my $tok = defined $role ? $access{$role} : undef;
+    my $res = req(POST => '/api/v1/data/ingest', $tok,
+                  { gateway_id => 'GW-RBAC', timestamp => $ts,
+                    batch => [ { machine_id => $machine, sensor_type => 'Temperature',
+                                 location => 'RBAC Floor',
+                                 readings => [ { timestamp => $ts, temperature => 1.5 } ] } ] });
+    if (!defined $role) {
+        is_401_no_token($res, 'ingest without a token');
+    } elsif (grep { $_ eq 'write:sensor_data' } @{ $perms{$role} }) {
+        is($res->{status}, 201, "ingest as $role: 201") or diag $res->{content};
+    } else {
+        is_403($res, 'write:sensor_data', "ingest as $role");
+    }
+
+    $res = req(GET => "/api/v1/data/machine/$machine?start_time=2000-01-01T00:00:00Z", $tok);
+    if (!defined $role) {
+        is_401_no_token($res, 'history without a token');
+    } elsif (grep { $_ eq 'read:sensor_data' } @{ $perms{$role} }) {
+        is($res->{status}, 200, "history as $role: 200") or diag $res->{content};
+        is((json_body($res) || {})->{pagination}{total_records}, 1, "history as $role: the reading");
+    } else {
+        is_403($res, 'read:sensor_data', "history as $role");
+    }
 }
 
 
