@@ -17,20 +17,35 @@ static char *ngx_http_gonsters_ingest_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 
 
-static ngx_conf_num_bounds_t  ngx_http_gonsters_ingest_machines_bounds = {
-    ngx_conf_check_num_bounds, 1, NGX_HTTP_GONSTERS_MACHINES_RESOLVE_MAX
+/* bounds whose message names the directive (nginx's own does not) */
+typedef struct {
+    ngx_conf_post_handler_pt      post_handler;
+    const char                   *name;
+    ngx_uint_t                    low;
+    ngx_uint_t                    high;
+} ngx_http_gonsters_ingest_bounds_t;
+
+static char *ngx_http_gonsters_ingest_check_bounds(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_http_gonsters_ingest_bounds_t  ngx_http_gonsters_ingest_machines_bounds = {
+    ngx_http_gonsters_ingest_check_bounds, "gonsters_ingest_max_machines",
+    1, NGX_HTTP_GONSTERS_MACHINES_RESOLVE_MAX
 };
 
-static ngx_conf_num_bounds_t  ngx_http_gonsters_ingest_readings_bounds = {
-    ngx_conf_check_num_bounds, 1, 1000000
+static ngx_http_gonsters_ingest_bounds_t  ngx_http_gonsters_ingest_readings_bounds = {
+    ngx_http_gonsters_ingest_check_bounds, "gonsters_ingest_max_readings",
+    1, 1000000
 };
 
-static ngx_conf_num_bounds_t  ngx_http_gonsters_ingest_depth_bounds = {
-    ngx_conf_check_num_bounds, 5, 64
+/* root, batch, entry, readings, reading: a valid body is 5 deep */
+static ngx_http_gonsters_ingest_bounds_t  ngx_http_gonsters_ingest_depth_bounds = {
+    ngx_http_gonsters_ingest_check_bounds, "gonsters_ingest_max_depth", 5, 64
 };
 
-static ngx_conf_num_bounds_t  ngx_http_gonsters_ingest_errors_bounds = {
-    ngx_conf_check_num_bounds, 1, 10000
+static ngx_http_gonsters_ingest_bounds_t  ngx_http_gonsters_ingest_errors_bounds = {
+    ngx_http_gonsters_ingest_check_bounds, "gonsters_ingest_max_errors",
+    1, 10000
 };
 
 
@@ -210,4 +225,22 @@ ngx_http_gonsters_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_gonsters_ingest_check_bounds(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_gonsters_ingest_bounds_t  *b = post;
+    ngx_uint_t                         *np = data;
+
+    if (*np >= b->low && *np <= b->high) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%s\" must be between %ui and %ui",
+                       b->name, b->low, b->high);
+
+    return NGX_CONF_ERROR;
 }

@@ -38,6 +38,16 @@ my @bad = (
       qr/"gonsters_endpoint" directive is duplicate/ ],
     [ 'empty value', '', 'gonsters_endpoint "";',
       qr/invalid value "" in "gonsters_endpoint" directive, it must be one of: health/ ],
+    [ 'ingest: more machines than one lookup takes', '', 'gonsters_ingest_max_machines 1001;',
+      qr/"gonsters_ingest_max_machines" must be between 1 and 1000/ ],
+    [ 'ingest: no readings', '', 'gonsters_ingest_max_readings 0;',
+      qr/"gonsters_ingest_max_readings" must be between 1 and/ ],
+    [ 'ingest: depth below a valid body', '', 'gonsters_ingest_max_depth 4;',
+      qr/"gonsters_ingest_max_depth" must be between 5 and 64/ ],
+    [ 'ingest: empty body limit', '', 'gonsters_ingest_max_body_size 0;',
+      qr/"gonsters_ingest_max_body_size" must not be 0/ ],
+    [ 'tier settle in a location', '', 'gonsters_tier_settle 1m;',
+      qr/"gonsters_tier_settle" directive is not allowed here/ ],
 );
 
 for my $case (@bad) {
