@@ -59,7 +59,7 @@ typedef struct {
     const char                   *error;
     ngx_str_t                     value;
     ngx_uint_t                    has_value;
-} ngx_http_gonsters_param_error_t;
+} ngx_http_gonsters_history_error_t;
 
 
 /* rows of one InfluxDB series: values[i * ncols + c]; column 0 is the
@@ -85,7 +85,7 @@ typedef struct {
     ngx_uint_t                    csv;
 
     ngx_uint_t                    nerrors;
-    ngx_http_gonsters_param_error_t
+    ngx_http_gonsters_history_error_t
                               errors[NGX_HTTP_GONSTERS_HISTORY_MAX_ERRORS];
 
     ngx_http_gonsters_machine_t   machine;

@@ -32,7 +32,7 @@ static void
 ngx_http_gonsters_history_error(ngx_http_gonsters_history_ctx_t *ctx,
     const char *parameter, const char *error, ngx_str_t *value)
 {
-    ngx_http_gonsters_param_error_t  *e;
+    ngx_http_gonsters_history_error_t  *e;
 
     if (ctx->nerrors == NGX_HTTP_GONSTERS_HISTORY_MAX_ERRORS) {
         return;

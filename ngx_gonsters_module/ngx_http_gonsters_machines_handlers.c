@@ -14,6 +14,7 @@
 
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_machines.h"
+#include "ngx_http_gonsters_history.h"
 #include "ngx_http_gonsters_machines_parse.h"
 #include "ngx_http_gonsters_pg.h"
 #include "ngx_http_gonsters_users.h"
@@ -471,17 +472,6 @@ ngx_http_gonsters_machine_not_found(ngx_http_request_t *r, ngx_str_t *id)
 }
 
 
-/*
- * GET and HEAD of /api/v1/data/machine/{id} are the history endpoint
- * (issue 6): until it is here they answer 405 like any other method.
- */
-static ngx_int_t
-ngx_http_gonsters_machine_history(ngx_http_request_t *r)
-{
-    return ngx_http_gonsters_send_not_allowed(r, "PATCH, DELETE");
-}
-
-
 ngx_int_t
 ngx_http_gonsters_machine_handler(ngx_http_request_t *r)
 {
@@ -489,12 +479,13 @@ ngx_http_gonsters_machine_handler(ngx_http_request_t *r)
     ngx_str_t                          raw;
     ngx_http_gonsters_machines_ctx_t  *ctx;
 
+    /* GET and HEAD of /api/v1/data/machine/{id}: the sensor history */
     if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
-        return ngx_http_gonsters_machine_history(r);
+        return ngx_http_gonsters_history_handler(r);
     }
 
     if (r->method != NGX_HTTP_PATCH && r->method != NGX_HTTP_DELETE) {
-        return ngx_http_gonsters_send_not_allowed(r, "PATCH, DELETE");
+        return ngx_http_gonsters_send_not_allowed(r, "GET, HEAD, PATCH, DELETE");
     }
 
     ctx = ngx_http_gonsters_machines_ctx(r);

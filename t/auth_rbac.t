@@ -113,10 +113,12 @@ $perm_locations
             gonsters_require_permission write:sensor_data;
             gonsters_endpoint ingest;
         }
-        location ^~ /api/v1/data/machine/ {
+        location /api/v1/data/machine/ {
             gonsters_auth jwt;
-            gonsters_require_permission read:sensor_data;
-            gonsters_endpoint history;
+            gonsters_require_permission methods=GET,HEAD read:sensor_data;
+            gonsters_require_permission methods=PATCH write:machines;
+            gonsters_require_permission methods=DELETE delete:machines;
+            gonsters_endpoint machine;
         }
         location /_influxdb/ {
             internal;

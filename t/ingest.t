@@ -99,6 +99,10 @@ is($ev->{level}, 'DEBUG', '... at DEBUG');
 like($ev->{context}{validation_ms} // '', qr/^[0-9.e-]+$/, '... with the validation time');
 is($ev->{context}{readings}, 3, '... and the number of readings');
 
+# last_seen, written in batches by the registry
+ok(wait_until(10, sub { (psql("SELECT last_seen IS NOT NULL FROM machine_metadata WHERE id = '$m1'"))[0][0] eq 't' }),
+   'last_seen of the machine is set');
+
 # resending the same body is safe: same points
 $res = post_ingest($url, $body);
 is($res->{status}, 201, 'the same body again: 201');
@@ -311,8 +315,11 @@ my @pending = map { start_request($t->port, 'POST', '/api/v1/data/ingest',
                                   headers => [['Authorization', "Bearer $tok"],
                                               ['Content-Type', 'application/json']],
                                   body => $late) } 1 .. 3;
-my ($pg) = finish_requests(10, start_request($t->port, 'GET', '/health/postgres'));
+my ($pg, $list) = finish_requests(10, start_request($t->port, 'GET', '/health/postgres'),
+    start_request($t->port, 'GET', '/api/v1/data/machines?limit=5',
+                  headers => [['Authorization', 'Bearer ' . token('read:machines')]]));
 is($pg->{status}, 200, 'InfluxDB stalled: /health/postgres answers 200');
+is($list->{status}, 200, 'InfluxDB stalled: the machine list answers 200');
 ($pg) = finish_requests(0.2, $pending[0]);
 push @pending, $pg;
 is($pg->{status}, 0, '... while the ingest requests are still waiting');

@@ -61,10 +61,17 @@ $http
             gonsters_require_permission write:sensor_data;
             gonsters_endpoint ingest;
         }
-        location ^~ /api/v1/data/machine/ {
+        location /api/v1/data/machine/ {
             gonsters_auth jwt;
-            gonsters_require_permission read:sensor_data;
-            gonsters_endpoint history;
+            gonsters_require_permission methods=GET,HEAD read:sensor_data;
+            gonsters_require_permission methods=PATCH write:machines;
+            gonsters_require_permission methods=DELETE delete:machines;
+            gonsters_endpoint machine;
+        }
+        location = /api/v1/data/machines {
+            gonsters_auth jwt;
+            gonsters_require_permission read:machines;
+            gonsters_endpoint machines;
         }
         location = /health/postgres { gonsters_endpoint health_postgres; }
 $extra
