@@ -421,6 +421,9 @@ int
 wk_spool_open(wk_spool_t *sp, const char *dir, const char *name,
     uint64_t max_bytes, uint64_t segment_bytes, wk_log_t *log)
 {
+    uint64_t  unfinished = 0;
+    size_t    i;
+
     memset(sp, 0, sizeof(*sp));
 
     sp->fd = -1;
@@ -462,7 +465,13 @@ wk_spool_open(wk_spool_t *sp, const char *dir, const char *name,
         return -1;
     }
 
-    /* records before the checkpoint are not counted as replayed */
+    for (i = 0; i + 1 < sp->nsegs; i++) {
+        if (sp->segs[i].id > sp->start.seg) {
+            unfinished += sp->segs[i].size;
+        } else if (sp->segs[i].id == sp->start.seg) {
+            unfinished += sp->segs[i].size - sp->start.off;
+        }
+    }
 
     wk_log(log, WK_LOG_INFO, WK_SPOOL_LOGGER, "opened",
            WK_STR("spool", name), WK_STR("dir", dir),
@@ -470,7 +479,8 @@ wk_spool_open(wk_spool_t *sp, const char *dir, const char *name,
            WK_INT("checkpoint_segment", sp->start.seg),
            WK_INT("checkpoint_offset", sp->start.off),
            WK_INT("records_to_replay", sp->replayed),
-           WK_INT("bytes", sp->bytes), WK_INT("cut_bytes", sp->cut),
+           WK_INT("bytes", sp->bytes), WK_INT("unfinished_bytes", unfinished),
+           WK_INT("cut_bytes", sp->cut),
            WK_INT("max_bytes", max_bytes));
 
     return 0;
