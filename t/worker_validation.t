@@ -20,7 +20,7 @@ use Time::HiRes qw(sleep time);
 
 use Gonsters::Test qw(env_or_bail psql read_file resume stall wait_until);
 use Gonsters::Worker qw(new_machine influx_count influx_query iso_ms
-                        publish_one factory_column);
+                        publish_one);
 
 env_or_bail('GONSTERS_RUN_DIR');
 delete $ENV{$_} for grep { /^GONSTERS_WORKER_/ && $_ ne 'GONSTERS_WORKER_BIN' }
@@ -115,6 +115,9 @@ my @corpus = (
       'invalid_topic', 'empty factory id' ],
     [ "factory/$factory/machine/$m1/status", '{"status":"exploded"}',
       'invalid_status', 'unknown status' ],
+    [ "factory/other-$factory/machine/$m1/telemetry",
+      reading(temperature => 20), 'factory_mismatch',
+      "another factory's topic" ],
 );
 
 for my $c (@corpus) {
@@ -146,8 +149,10 @@ for my $reason (sort keys %want) {
     like($wt && $wt->[4], qr/temperature/, 'the detail names the field');
 }
 ok($w->alive, 'the worker keeps running after the corpus');
-is($w->metric('dead_letters_total', 'reason="invalid_json"'),
-   $want{invalid_json}, 'metrics count dead letters by reason');
+ok(wait_until(10, sub {
+       ($w->metric('dead_letters_total', 'reason="invalid_json"') // 0)
+           == $want{invalid_json} }),
+   'metrics count dead letters by reason');
 
 ok(publish_one(topic($m2), reading(temperature => 60)),
    'a valid reading after the corpus');
@@ -284,12 +289,9 @@ sub alerts {
 }
 
 
-# ---- last_seen and inactivity (need sql/007's columns) ---------------------------
+# ---- last_seen and inactivity ---------------------------
 
-SKIP: {
-    skip 'machine_metadata has no last_seen/factory_id (sql/007 not applied)', 4
-        unless factory_column();
-
+{
     ok(wait_until(20, sub {
            one("SELECT last_seen IS NOT NULL FROM machine_metadata "
                . "WHERE id = '$m1'") eq 't' }), 'last_seen written');
@@ -305,6 +307,58 @@ SKIP: {
        'and only one for the same silence');
     set_threshold('inactivity_timeout', '300');
     ok(1, 'inactivity_timeout restored');
+}
+
+
+# ---- late readings re-aggregate their closed tier windows ------------------------
+
+{
+    # two readings of an hour that closed long ago, one at a time: the
+    # second must update the hourly aggregate the first one made
+    my $hour = int(time / 3600) * 3600 - 3 * 3600;
+    my $late = sub {
+        my ($min, $t) = @_;
+        publish_one(topic($m2), encode_json({
+            timestamp => iso_ms(($hour + $min * 60) * 1000),
+            sensor_type => 'temperature', temperature => $t }));
+    };
+    my $tier = sub {
+        my $j = influx_query($w->db, 'SELECT temperature, temperature_count '
+                             . 'FROM "sensor_data_hourly"."sensor_readings" '
+                             . "WHERE machine_id = '$m2' AND time = "
+                             . $hour * 1000 . 'ms');
+        my $s = $j && $j->{results}[0]{series};
+        return $s ? [ @{ $s->[0]{values}[0] }[1, 2] ] : undef;
+    };
+
+    ok($late->(10, 40), 'a reading 3 hours late');
+    my $got;
+    ok(wait_until(20, sub { ($got = $tier->()) && $got->[1] == 1 }),
+       'its hourly window was aggregated');
+    ok($late->(20, 50), 'another one in the same hour');
+    ok(wait_until(20, sub { ($got = $tier->()) && $got->[1] == 2 }),
+       'the hourly window was aggregated again');
+    is_deeply($got, [ 45, 2 ], 'mean and count over both readings');
+    ok(wait_until(10, sub { ($w->metric('reaggregations_total') // 0) >= 2 }),
+       'counted as re-aggregations');
+}
+
+
+# ---- a missing database is created ------------------------------------------------
+
+{
+    my $db = "t_worker_new_$$";
+    my $w2 = Gonsters::Worker->new(group => "t-val2-$$", influx_db => $db,
+                                   no_db_setup => 1,
+                                   conf => { reaggregate => 0 });
+    ok($w2->start, 'worker with a database that does not exist');
+    ok(publish_one(topic($m1), reading(temperature => 33)), 'a reading');
+    ok(wait_until(20, sub { influx_count($db) == 1 }),
+       'stored: the database was created (404 -> CREATE DATABASE)');
+    like(read_file($w2->logfile), qr/"message":"database created"/,
+         'logged');
+    $w2->stop;
+    influx_query($db, "DROP DATABASE \"$db\"");
 }
 
 

@@ -99,6 +99,8 @@ static const wk_config_key_t  wk_config_keys[WK_CONFIG_NKEYS] = {
       100, 600000 },
     { "retry_max_ms", wk_config_set_int, WK_OFF(retry_max_ms),
       10, 600000 },
+    { "reaggregate", wk_config_set_int, WK_OFF(reaggregate), 0, 1 },
+    { "late_settle_s", wk_config_set_int, WK_OFF(late_settle_s), 0, 3600 },
     { "pg_dsn", wk_config_set_text, WK_OFF(pg_dsn),
       0, WK_CONFIG_DSN_MAX },
     { "pg_spool_max_bytes", wk_config_set_u64, WK_OFF(pg_spool_max_bytes),
@@ -161,6 +163,8 @@ wk_config_init(wk_config_t *conf)
     conf->batch_max_ms = 200;
     conf->influx_timeout_ms = 10000;
     conf->retry_max_ms = 10000;
+    conf->reaggregate = 1;
+    conf->late_settle_s = 60;
     snprintf(conf->pg_dsn, sizeof(conf->pg_dsn), "%s",
              "host=127.0.0.1 port=5432 dbname=gonsters user=gonsters");
     conf->pg_spool_max_bytes = 64ULL << 20;

@@ -37,7 +37,7 @@
 
 #define WK_CONFIG_ERR_MAX       512
 
-#define WK_CONFIG_NKEYS         27
+#define WK_CONFIG_NKEYS         29
 #define WK_CONFIG_PATH_MAX      400
 #define WK_CONFIG_NAME_MAX      128
 #define WK_CONFIG_DSN_MAX       1024
@@ -76,6 +76,8 @@ typedef struct {
     int       batch_max_ms;
     int       influx_timeout_ms;
     int       retry_max_ms;         /* cap of the write backoff */
+    int       reaggregate;          /* 1: late readings re-aggregate tiers */
+    int       late_settle_s;        /* gn_tiers settle */
 
     /* PostgreSQL */
     char      pg_dsn[WK_CONFIG_DSN_MAX + 1];

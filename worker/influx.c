@@ -7,6 +7,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -48,14 +49,17 @@ wk_influx_url(wk_influx_t *ix, char *dst, size_t size, const char *path,
         return CURLE_OUT_OF_MEMORY;
     }
 
-    if (write && ix->conf->influx_rp[0]) {
+    if (write == 1 && ix->conf->influx_rp[0]) {
         rp = curl_easy_escape(ix->curl, ix->conf->influx_rp, 0);
     }
 
-    if (write) {
+    if (write == 1) {
         n = snprintf(dst, size, "%s%s?db=%s%s%s&precision=ns",
                      ix->conf->influx_url, path, db, rp ? "&rp=" : "",
                      rp ? rp : "");
+    } else if (write == 2) {
+        n = snprintf(dst, size, "%s%s?db=%s", ix->conf->influx_url, path,
+                     db);
     } else {
         n = snprintf(dst, size, "%s%s", ix->conf->influx_url, path);
     }
@@ -82,7 +86,9 @@ wk_influx_init(wk_influx_t *ix, const wk_config_t *conf, wk_log_t *log)
     if (wk_influx_url(ix, ix->write_url, sizeof(ix->write_url), "/write", 1)
         != CURLE_OK
         || wk_influx_url(ix, ix->query_url, sizeof(ix->query_url), "/query",
-                         0) != CURLE_OK)
+                         0) != CURLE_OK
+        || wk_influx_url(ix, ix->query_db_url, sizeof(ix->query_db_url),
+                         "/query", 2) != CURLE_OK)
     {
         return -1;
     }
@@ -198,6 +204,43 @@ wk_influx_write(wk_influx_t *ix, const char *body, size_t len)
     }
 
     return rc;
+}
+
+
+wk_influx_rc_e
+wk_influx_query(wk_influx_t *ix, const char *q)
+{
+    wk_influx_rc_e   rc;
+    char            *esc, *form;
+    size_t           len;
+
+    esc = curl_easy_escape(ix->curl, q, 0);
+    if (esc == NULL) {
+        return WK_INFLUX_RETRY;
+    }
+
+    len = strlen(esc) + 3;
+    form = malloc(len);
+    if (form == NULL) {
+        curl_free(esc);
+        return WK_INFLUX_RETRY;
+    }
+
+    snprintf(form, len, "q=%s", esc);
+    curl_free(esc);
+
+    curl_easy_setopt(ix->curl, CURLOPT_HTTPHEADER, NULL);
+    rc = wk_influx_post(ix, ix->query_db_url, form, len - 1);
+    curl_easy_setopt(ix->curl, CURLOPT_HTTPHEADER, ix->headers);
+
+    free(form);
+
+    /* 200 with {"results":[{"error":...}]}: a statement failed */
+    if (rc == WK_INFLUX_OK && strstr(ix->error, "\"error\"")) {
+        rc = WK_INFLUX_RETRY;
+    }
+
+    return rc == WK_INFLUX_OK ? rc : WK_INFLUX_RETRY;
 }
 
 

@@ -31,6 +31,7 @@ typedef struct {
     struct curl_slist   *headers;
     char                 write_url[WK_CONFIG_URI_MAX + 400];
     char                 query_url[WK_CONFIG_URI_MAX + 16];
+    char                 query_db_url[WK_CONFIG_URI_MAX + 400];
     long                 status;                /* last HTTP status, 0 */
     char                 error[WK_INFLUX_ERROR_MAX];    /* last error */
     size_t               error_len;
@@ -41,6 +42,9 @@ void wk_influx_destroy(wk_influx_t *ix);
 
 /* POST /write?db=&rp=&precision=ns */
 wk_influx_rc_e wk_influx_write(wk_influx_t *ix, const char *body, size_t len);
+
+/* POST /query?db=<db> q=<statements>: OK when no statement failed */
+wk_influx_rc_e wk_influx_query(wk_influx_t *ix, const char *q);
 
 /* POST /query q=CREATE DATABASE "<db>" */
 wk_influx_rc_e wk_influx_create_db(wk_influx_t *ix);

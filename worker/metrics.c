@@ -82,6 +82,9 @@ wk_metrics_write(wk_metrics_t *m, const char *path, const char *client_id)
     wk_metric(f, "retries_total", "counter",
               "InfluxDB writes that failed and were retried", client_id,
               WK_LOAD(m->influx_retries));
+    wk_metric(f, "reaggregations_total", "counter",
+              "Re-aggregations of tier windows late readings touched",
+              client_id, WK_LOAD(m->reaggregations));
     wk_metric(f, "status_updates_total", "counter",
               "Machine status messages applied", client_id,
               WK_LOAD(m->status_updates));

@@ -37,6 +37,7 @@ typedef struct {
     atomic_ullong   dead_letters[WK_DL_N];
     atomic_ullong   influx_requests;
     atomic_ullong   influx_retries;     /* failed attempts, retried */
+    atomic_ullong   reaggregations;     /* tier windows of late readings */
     atomic_ullong   status_updates;
     atomic_ullong   alerts;
     atomic_ullong   pg_errors;

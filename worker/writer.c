@@ -199,6 +199,83 @@ wk_writer_alerts(wk_writer_t *w, const gn_topic_t *tp, const char *id,
 }
 
 
+/* late readings: the tier windows to re-aggregate after the write */
+
+static size_t
+wk_dirty_slot(const wk_dirty_t *t, size_t cap, const char *id)
+{
+    uint64_t  h = 0xcbf29ce484222325ULL;
+    size_t    i;
+
+    for (i = 0; i < GN_UUID_LEN; i++) {
+        h = (h ^ (unsigned char) id[i]) * 0x100000001b3ULL;
+    }
+
+    for (i = (size_t) h & (cap - 1); t[i].id[0] != '\0'
+         && memcmp(t[i].id, id, GN_UUID_LEN) != 0; i = (i + 1) & (cap - 1))
+    {
+        /* void */
+    }
+
+    return i;
+}
+
+
+static int
+wk_writer_dirty(wk_writer_t *w, const char *id, int64_t ts_ns)
+{
+    gn_tier_dirty_t   d;
+    wk_dirty_t       *t, *n;
+    size_t            i, k, cap;
+    int64_t           now, settle;
+
+    if (!w->conf->reaggregate) {
+        return 0;
+    }
+
+    now = wk_now_real_ns();
+    settle = (int64_t) w->conf->late_settle_s * GN_NS_PER_SEC;
+
+    gn_tier_dirty_init(&d);
+    gn_tier_dirty_add(&d, ts_ns, now, settle);
+
+    if (!gn_tier_dirty_any(&d)) {
+        return 0;       /* the usual case: the windows are still open */
+    }
+
+    if (2 * (w->ndirty + 1) > w->dirty_cap) {
+        cap = w->dirty_cap ? w->dirty_cap * 2 : 64;
+        n = calloc(cap, sizeof(*n));
+        if (n == NULL) {
+            return -1;
+        }
+
+        for (i = 0; i < w->dirty_cap; i++) {
+            if (w->dirty[i].id[0] != '\0') {
+                k = wk_dirty_slot(n, cap, w->dirty[i].id);
+                n[k] = w->dirty[i];
+            }
+        }
+
+        free(w->dirty);
+        w->dirty = n;
+        w->dirty_cap = cap;
+    }
+
+    t = &w->dirty[wk_dirty_slot(w->dirty, w->dirty_cap, id)];
+
+    if (t->id[0] == '\0') {
+        memcpy(t->id, id, GN_UUID_LEN + 1);
+        gn_tier_dirty_init(&t->d);
+        w->ndirty++;
+    }
+
+    gn_tier_dirty_add(&t->d, ts_ns, now, settle);
+
+    return 0;
+}
+
+
 /* one record */
 
 static int
@@ -340,6 +417,10 @@ wk_writer_telemetry(wk_writer_t *w, const wk_spool_rec_t *rec,
     }
 
     rc = wk_writer_line(w, m, &r, rec);
+
+    if (rc == 0) {
+        rc = wk_writer_dirty(w, id, r.ts_ns);
+    }
 
     if (atomic_load(&((wk_machine_t *) m)->seen_ns) < received_ns) {
         atomic_store(&((wk_machine_t *) m)->seen_ns, received_ns);
@@ -616,6 +697,53 @@ wk_writer_range(wk_writer_t *w, size_t lo, size_t hi)
 }
 
 
+/* re-aggregates the closed windows late readings touched (gn_tiers.h):
+ * retried like a write; the spool is released only after it */
+static int
+wk_writer_reaggregate(wk_writer_t *w)
+{
+    char     q[GN_TIER_REAGGREGATE_MAX];
+    size_t   i;
+    int      attempt;
+
+    for (i = 0; i < w->dirty_cap; i++) {
+        if (w->dirty[i].id[0] == '\0'
+            || gn_tier_reaggregate(q, sizeof(q), w->dirty[i].id,
+                                   &w->dirty[i].d) == 0)
+        {
+            continue;
+        }
+
+        for (attempt = 0;
+             wk_influx_query(&w->influx, q) != WK_INFLUX_OK;
+             attempt++)
+        {
+            atomic_fetch_add(&w->metrics->influx_retries, 1);
+
+            wk_log(w->log, attempt == 0 ? WK_LOG_WARNING : WK_LOG_DEBUG,
+                   WK_WRITER_LOGGER, "re-aggregation failed, retrying",
+                   WK_STR("machine_id", w->dirty[i].id),
+                   WK_INT("status", w->influx.status),
+                   WK_STR("error", w->influx.error),
+                   WK_INT("attempt", attempt + 1));
+
+            if (wk_writer_wait(w, wk_writer_backoff(w, attempt)) != 0) {
+                return -1;
+            }
+        }
+
+        atomic_fetch_add(&w->metrics->reaggregations, 1);
+    }
+
+    if (w->ndirty > 0) {
+        memset(w->dirty, 0, w->dirty_cap * sizeof(*w->dirty));
+        w->ndirty = 0;
+    }
+
+    return 0;
+}
+
+
 /* writes the batch, syncs the queue, releases the spool: 0, or -1 when
  * the drain deadline interrupted it (the spool keeps everything) */
 static int
@@ -626,6 +754,10 @@ wk_writer_flush(wk_writer_t *w)
     }
 
     if (w->n > 0 && wk_writer_range(w, 0, w->n) != 0) {
+        return -1;
+    }
+
+    if (w->ndirty > 0 && wk_writer_reaggregate(w) != 0) {
         return -1;
     }
 
@@ -790,5 +922,7 @@ wk_writer_stop(wk_writer_t *w, int64_t deadline_ms)
     wk_buf_free(&w->lines);
     wk_buf_free(&w->scratch);
     free(w->idx);
+    free(w->dirty);
     w->idx = NULL;
+    w->dirty = NULL;
 }

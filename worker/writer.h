@@ -14,6 +14,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "gn_tiers.h"
+
 #include "alerts.h"
 #include "config.h"
 #include "influx.h"
@@ -34,6 +36,12 @@ typedef struct {
     size_t            len;
     wk_spool_pos_t    pos;          /* the record it came from */
 } wk_line_t;
+
+/* the tier windows late readings of one machine touched (gn_tiers.h) */
+typedef struct {
+    char              id[GN_UUID_LEN + 1];      /* "" = free slot */
+    gn_tier_dirty_t   d;
+} wk_dirty_t;
 
 typedef struct {
     const wk_config_t *conf;
@@ -63,6 +71,10 @@ typedef struct {
     int64_t            batch_started_ms;
     int64_t            newest_received_ns;
     size_t             pgq_pending;     /* pgq records since the last sync */
+
+    wk_dirty_t        *dirty;           /* open addressing, per batch */
+    size_t             dirty_cap;       /* power of 2, or 0 */
+    size_t             ndirty;
 
     wk_buf_t           scratch;
     uint32_t           payload_size;    /* of the record at hand */

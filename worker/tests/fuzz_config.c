@@ -27,7 +27,7 @@ static const char *const  keys[WK_CONFIG_NKEYS] = {
     "spool_dir", "spool_max_bytes", "spool_segment_bytes",
     "fsync_interval_ms", "influx_url", "influx_db", "influx_rp",
     "batch_max_points", "batch_max_ms", "influx_timeout_ms", "retry_max_ms",
-    "pg_dsn", "pg_spool_max_bytes", "registry_ttl", "last_seen_interval_ms",
+    "reaggregate", "late_settle_s", "pg_dsn", "pg_spool_max_bytes", "registry_ttl", "last_seen_interval_ms",
     "inactivity_check_s", "metrics_file", "metrics_interval_ms"
 };
 

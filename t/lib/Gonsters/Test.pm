@@ -369,7 +369,9 @@ sub stall {
     kill 'STOP', @pids;
     # a signal takes effect when the process is next scheduled: a thread
     # already running could still answer a request without this wait
-    wait_until(2, sub { !grep { process_state($_) ne 'T' } @pids })
+    # (a backend that exited meanwhile counts as stopped: gone, or a
+    # zombie that the stopped postmaster cannot reap)
+    wait_until(2, sub { !grep { process_state($_) !~ /^(T|Z|gone)$/ } @pids })
         or die "$service did not stop";
 }
 

@@ -42,6 +42,7 @@ sub new {
     my $pg = env_or_bail('GONSTERS_PG_PORT');
     my $influx = env_or_bail('GONSTERS_INFLUX_PORT');
     $self->{db} = $opt{influx_db} || "t_worker_$$";
+    setup_influx_db($self->{db}) unless $opt{no_db_setup};
     my %kv = (
         mqtt_uri              => "tcp://127.0.0.1:$mqtt",
         client_id             => $self->{id},
@@ -241,6 +242,30 @@ sub influx_query {
                              { db => $db, q => $q, epoch => 'ms' });
     return undef unless $r->{success};
     return eval { $json->decode($r->{content}) };
+}
+
+# the test database gets the stack's InfluxDB setup (retention tiers,
+# continuous queries): sql/influxdb/*.iql with the database renamed
+my %set_up;
+
+sub setup_influx_db {
+    my ($db) = @_;
+    return if $set_up{$db}++;
+    my $top = $INC{'Gonsters/Worker.pm'} =~ s{t/lib/Gonsters/Worker\.pm$}{}r;
+    for my $file (sort glob "${top}sql/influxdb/*.iql") {
+        my $stmt = '';
+        for my $line (split /\n/, read_file($file)) {
+            next if $line =~ /^\s*(--|$)/;
+            $stmt .= "$line ";
+            next unless $line =~ /;\s*$/;
+            $stmt =~ s/;\s*$//;
+            $stmt =~ s/\bgonsters\b/$db/g;
+            my $j = influx_query($db, $stmt);
+            die "InfluxDB setup of $db failed: $stmt"
+                unless $j && !grep { $_->{error} } @{ $j->{results} || [] };
+            $stmt = '';
+        }
+    }
 }
 
 # count(temperature) over the database (0 when it has no points or does
