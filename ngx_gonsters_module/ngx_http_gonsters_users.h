@@ -227,8 +227,6 @@ void ngx_http_gonsters_users_stmt(ngx_http_gonsters_pg_stmt_t *stmt,
 ngx_int_t ngx_http_gonsters_users_query(ngx_http_request_t *r,
     ngx_http_gonsters_pg_stmt_t *stmts, ngx_uint_t n, ngx_uint_t flags,
     ngx_http_gonsters_pg_handler_pt handler, void *data);
-ngx_int_t ngx_http_gonsters_users_client(ngx_http_request_t *r,
-    const char **v);
 ngx_int_t ngx_http_gonsters_users_audit(ngx_http_request_t *r,
     ngx_http_gonsters_users_ctx_t *ctx, const char *action,
     ngx_uint_t status, const char *changes, ngx_http_gonsters_pg_stmt_t *stmt);

@@ -8,6 +8,7 @@
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_password.h"
 #include "ngx_http_gonsters_users.h"
+#include "ngx_http_gonsters_audit.h"
 #include "ngx_http_gonsters_revoke.h"
 #include "gn_uuid.h"
 
@@ -383,8 +384,9 @@ ngx_http_gonsters_register_hashed(ngx_http_request_t *r, ngx_str_t *hash,
 {
     ngx_http_gonsters_users_ctx_t  *ctx = data;
 
-    const char                   **values, *client[4];
-    ngx_http_gonsters_pg_stmt_t   *stmt;
+    const char                        **values;
+    ngx_http_gonsters_pg_stmt_t        *stmt;
+    ngx_http_gonsters_audit_client_t    client;
 
     if (hash == NULL) {
         return ngx_http_gonsters_users_backend(r, NGX_HTTP_GONSTERS_PASSWORD,
@@ -394,7 +396,7 @@ ngx_http_gonsters_register_hashed(ngx_http_request_t *r, ngx_str_t *hash,
     stmt = ngx_pcalloc(r->pool, sizeof(ngx_http_gonsters_pg_stmt_t));
     values = ngx_pcalloc(r->pool, 13 * sizeof(char *));
     if (stmt == NULL || values == NULL
-        || ngx_http_gonsters_users_client(r, client) != NGX_OK)
+        || ngx_http_gonsters_audit_client(r, &client) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -418,10 +420,10 @@ ngx_http_gonsters_register_hashed(ngx_http_request_t *r, ngx_str_t *hash,
         }
     }
 
-    values[9] = client[0];
-    values[10] = client[1];
-    values[11] = client[2];
-    values[12] = client[3];
+    values[9] = client.resource;
+    values[10] = client.ip;
+    values[11] = client.user_agent;
+    values[12] = client.request_id;
 
     if (values[2] == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
