@@ -64,7 +64,8 @@ static const char  *ngx_http_gonsters_endpoint_names[] = {
     "", "health", "health_postgres", "health_redis", "health_influxdb",
     "metrics", "login", "refresh", "me", "register", "logout", "jwks",
     "machine_create", "machines", "machine",
-    "ingest", "history"
+    "ingest", "history",
+    "config", "config_update", "config_reset"
 };
 
 static const char  *ngx_http_gonsters_result_names[] = {

@@ -13,6 +13,7 @@
 #include "ngx_http_gonsters_machines.h"
 #include "ngx_http_gonsters_ingest.h"
 #include "ngx_http_gonsters_history.h"
+#include "ngx_http_gonsters_config.h"
 
 
 typedef ngx_int_t (*ngx_http_gonsters_endpoint_pt)(ngx_http_request_t *r);
@@ -33,7 +34,8 @@ static char *ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 #define NGX_HTTP_GONSTERS_ENDPOINT_NAMES                                     \
     "health, health_postgres, health_redis, health_influxdb, metrics, "     \
     "login, refresh, me, register, logout, jwks, machine_create, "       \
-    "machines, machine, ingest, history"
+    "machines, machine, ingest, history, config, config_update, "    \
+    "config_reset"
 
 static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("health"), NGX_HTTP_GONSTERS_ENDPOINT_HEALTH },
@@ -52,6 +54,9 @@ static ngx_conf_enum_t  ngx_http_gonsters_endpoints[] = {
     { ngx_string("machine"), NGX_HTTP_GONSTERS_ENDPOINT_MACHINE },
     { ngx_string("ingest"), NGX_HTTP_GONSTERS_ENDPOINT_INGEST },
     { ngx_string("history"), NGX_HTTP_GONSTERS_ENDPOINT_HISTORY },
+    { ngx_string("config"), NGX_HTTP_GONSTERS_ENDPOINT_CONFIG },
+    { ngx_string("config_update"), NGX_HTTP_GONSTERS_ENDPOINT_CONFIG_UPDATE },
+    { ngx_string("config_reset"), NGX_HTTP_GONSTERS_ENDPOINT_CONFIG_RESET },
     { ngx_null_string, 0 }
 };
 
@@ -74,7 +79,10 @@ static ngx_http_gonsters_endpoint_pt
     ngx_http_gonsters_machines_list_handler,
     ngx_http_gonsters_machine_handler,
     ngx_http_gonsters_ingest_handler,
-    ngx_http_gonsters_history_handler
+    ngx_http_gonsters_history_handler,
+    ngx_http_gonsters_config_get_handler,
+    ngx_http_gonsters_config_update_handler,
+    ngx_http_gonsters_config_reset_handler
 };
 
 
@@ -230,6 +238,104 @@ ngx_http_gonsters_check_logout(ngx_conf_t *cf)
 }
 
 
+/*
+ * The configuration endpoints act for a user (audit rows, updated_by) and
+ * change what every worker and the MQTT workers do: a location that serves
+ * one must verify tokens and require the permission of the seed's RBAC, so
+ * that a forgotten directive cannot open them to everyone.
+ */
+
+/* 1 if a request with this method needs the permission (the rule naming
+ * the method, or the location's permissions) */
+static ngx_uint_t
+ngx_http_gonsters_requires(ngx_http_gonsters_auth_loc_conf_t *alcf,
+    ngx_uint_t method, ngx_str_t *need)
+{
+    ngx_str_t                             *perm;
+    ngx_uint_t                             i;
+    ngx_array_t                           *perms;
+    ngx_http_gonsters_auth_method_rule_t  *rule;
+
+    if (!alcf->enabled) {
+        return 0;
+    }
+
+    perms = alcf->permissions;
+
+    if (alcf->method_rules != NULL) {
+        rule = alcf->method_rules->elts;
+
+        for (i = 0; i < alcf->method_rules->nelts; i++) {
+            if (rule[i].methods & method) {
+                perms = rule[i].permissions;
+                break;
+            }
+        }
+    }
+
+    if (perms == NULL) {
+        return 0;
+    }
+
+    perm = perms->elts;
+
+    for (i = 0; i < perms->nelts; i++) {
+        if (perm[i].len == need->len
+            && ngx_strncmp(perm[i].data, need->data, need->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_check_config(ngx_conf_t *cf)
+{
+    ngx_str_t                           need;
+    ngx_uint_t                          i, ok;
+    ngx_http_gonsters_main_conf_t      *gmcf;
+    ngx_http_gonsters_endpoint_use_t   *use;
+    ngx_http_gonsters_auth_loc_conf_t  *alcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gonsters_module);
+
+    if (gmcf->config == NULL) {
+        return NGX_OK;
+    }
+
+    use = gmcf->config->elts;
+
+    for (i = 0; i < gmcf->config->nelts; i++) {
+        alcf = use[i].auth_conf;
+
+        /* the methods each handler serves */
+        if (use[i].endpoint == NGX_HTTP_GONSTERS_ENDPOINT_CONFIG) {
+            ngx_str_set(&need, "read:config");
+            ok = ngx_http_gonsters_requires(alcf, NGX_HTTP_GET, &need)
+                 && ngx_http_gonsters_requires(alcf, NGX_HTTP_HEAD, &need);
+
+        } else {
+            ngx_str_set(&need, "write:config");
+            ok = ngx_http_gonsters_requires(alcf, NGX_HTTP_POST, &need);
+        }
+
+        if (!ok) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "the configuration endpoint in %V:%ui needs "
+                          "\"gonsters_auth jwt\" and "
+                          "\"gonsters_require_permission %V\" on its "
+                          "location", &use[i].file, use[i].line, &need);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_gonsters_postconfiguration(ngx_conf_t *cf)
 {
@@ -241,6 +347,10 @@ ngx_http_gonsters_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_http_gonsters_check_logout(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_gonsters_check_config(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -325,6 +435,7 @@ ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char                              *rv;
     ngx_str_t                         *value;
+    ngx_array_t                      **uses;
     ngx_conf_enum_t                   *e;
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_gonsters_main_conf_t     *gmcf;
@@ -358,25 +469,36 @@ ngx_http_gonsters_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    if (e->value == NGX_HTTP_GONSTERS_ENDPOINT_LOGOUT) {
-        gmcf = ngx_http_conf_get_module_main_conf(cf,
-                                                  ngx_http_gonsters_module);
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_gonsters_module);
+    uses = NULL;
 
-        if (gmcf->logout == NULL) {
-            gmcf->logout = ngx_array_create(cf->pool, 1,
+    if (e->value == NGX_HTTP_GONSTERS_ENDPOINT_LOGOUT) {
+        uses = &gmcf->logout;
+
+    } else if (e->value == NGX_HTTP_GONSTERS_ENDPOINT_CONFIG
+               || e->value == NGX_HTTP_GONSTERS_ENDPOINT_CONFIG_UPDATE
+               || e->value == NGX_HTTP_GONSTERS_ENDPOINT_CONFIG_RESET)
+    {
+        uses = &gmcf->config;
+    }
+
+    if (uses) {
+        if (*uses == NULL) {
+            *uses = ngx_array_create(cf->pool, 1,
                                      sizeof(ngx_http_gonsters_endpoint_use_t));
-            if (gmcf->logout == NULL) {
+            if (*uses == NULL) {
                 return NGX_CONF_ERROR;
             }
         }
 
-        use = ngx_array_push(gmcf->logout);
+        use = ngx_array_push(*uses);
         if (use == NULL) {
             return NGX_CONF_ERROR;
         }
 
         use->auth_conf = ngx_http_conf_get_module_loc_conf(cf,
                                                 ngx_http_gonsters_auth_module);
+        use->endpoint = e->value;
         use->file = cf->conf_file->file.name;
         use->line = cf->conf_file->line;
     }

@@ -53,6 +53,9 @@ typedef enum {
     NGX_HTTP_GONSTERS_ENDPOINT_MACHINE,
     NGX_HTTP_GONSTERS_ENDPOINT_INGEST,
     NGX_HTTP_GONSTERS_ENDPOINT_HISTORY,
+    NGX_HTTP_GONSTERS_ENDPOINT_CONFIG,
+    NGX_HTTP_GONSTERS_ENDPOINT_CONFIG_UPDATE,
+    NGX_HTTP_GONSTERS_ENDPOINT_CONFIG_RESET,
     NGX_HTTP_GONSTERS_ENDPOINT_N
 } ngx_http_gonsters_endpoint_e;
 
@@ -95,11 +98,14 @@ typedef struct {
     /* locations of "gonsters_endpoint logout", checked at postconfiguration:
      * ngx_http_gonsters_endpoint_use_t */
     ngx_array_t                  *logout;
+    /* locations of the configuration endpoints, likewise */
+    ngx_array_t                  *config;
 } ngx_http_gonsters_main_conf_t;
 
 
 typedef struct {
     void                         *auth_conf;  /* the location's auth conf */
+    ngx_uint_t                    endpoint;
     ngx_str_t                     file;
     ngx_uint_t                    line;
 } ngx_http_gonsters_endpoint_use_t;

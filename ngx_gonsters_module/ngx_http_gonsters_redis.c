@@ -41,6 +41,7 @@
 
 
 #include "ngx_http_gonsters_redis.h"
+#include "ngx_http_gonsters_event.h"
 
 #include <sys/un.h>
 
@@ -150,6 +151,8 @@ static void ngx_http_gonsters_redis_abort(ngx_http_gonsters_redis_link_t *link,
     const char *reason, ngx_uint_t shutdown);
 static void ngx_http_gonsters_redis_retry_later(
     ngx_http_gonsters_redis_conn_t *conn);
+static void ngx_http_gonsters_redis_retry_event(
+    ngx_http_gonsters_redis_conn_t *conn, ngx_msec_t cap);
 static void ngx_http_gonsters_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_gonsters_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_gonsters_redis_set_idle(
@@ -733,8 +736,48 @@ ngx_http_gonsters_redis_retry_later(ngx_http_gonsters_redis_conn_t *conn)
                   "(attempt %ui)", conn->name, w->address, conn->delay,
                   conn->attempt);
 
+    ngx_http_gonsters_redis_retry_event(conn, cap);
+
     conn->reconnect_timer.log = ngx_cycle->log;
     ngx_add_timer(&conn->reconnect_timer, conn->delay);
+}
+
+
+/* the seed's WARNING (Part 3 §1): the connection is gone, the next retry */
+
+static void
+ngx_http_gonsters_redis_retry_event(ngx_http_gonsters_redis_conn_t *conn,
+    ngx_msec_t cap)
+{
+    ngx_http_gonsters_redis_worker_t  *w = &ngx_http_gonsters_redis_worker;
+
+    ngx_str_t                         error = { conn->error_len, conn->error };
+    ngx_http_gonsters_event_field_t   ctx[] = {
+        NGX_HTTP_GONSTERS_EV_CSTR("service", "redis"),
+        NGX_HTTP_GONSTERS_EV_CSTR("address", (char *) w->address),
+        NGX_HTTP_GONSTERS_EV_CSTR("connection", conn->name),
+        NGX_HTTP_GONSTERS_EV_STR("error", &error),
+        NGX_HTTP_GONSTERS_EV_INT("retry_attempt", conn->attempt),
+        NGX_HTTP_GONSTERS_EV_NULL("max_retries"),   /* retries until back */
+        NGX_HTTP_GONSTERS_EV_NUM("retry_delay_seconds", conn->delay / 1000.0),
+        NGX_HTTP_GONSTERS_EV_NUM("max_retry_delay_seconds", cap / 1000.0),
+        NGX_HTTP_GONSTERS_EV_CSTR("backoff_strategy", "exponential"),
+        /* Redis is a cache and a fan-out channel: nothing waits for it */
+        NGX_HTTP_GONSTERS_EV_CSTR("fallback_action",
+                                  conn->subscriber
+                                  ? "revocations_by_postgresql_sync"
+                                  : "calls_fail_fast_callers_use_postgresql"),
+        NGX_HTTP_GONSTERS_EV_INT("worker_pid", ngx_pid),
+        NGX_HTTP_GONSTERS_EV_END
+    };
+
+    ngx_http_gonsters_event(NULL, ngx_cycle->log, NGX_LOG_WARN,
+                            "gonsters.redis",
+                            conn->attempt == 1
+                            ? "Redis connection lost, initiating self-healing "
+                              "retry"
+                            : "Redis still unreachable, retrying",
+                            ctx);
 }
 
 

@@ -433,6 +433,21 @@ http {
             client_body_buffer_size 256k;
             gonsters_endpoint ingest;
         }
+        location = /api/v1/config {
+            gonsters_auth jwt;
+            gonsters_require_permission read:config;
+            gonsters_endpoint config;
+        }
+        location = /api/v1/config/update {
+            gonsters_auth jwt;
+            gonsters_require_permission write:config;
+            gonsters_endpoint config_update;
+        }
+        location = /api/v1/config/reset {
+            gonsters_auth jwt;
+            gonsters_require_permission write:config;
+            gonsters_endpoint config_reset;
+        }
 
         location /_influxdb/ {
             internal;
