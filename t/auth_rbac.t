@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # The RBAC matrix: every endpoint that exists (login, refresh, me, register,
-# logout, health, metrics, and one location per permission of the seed's
-# mapping behind gonsters_require_permission) x Operator, Supervisor,
+# logout, health, metrics, config, config/update, config/reset, and one
+# location per permission of the seed's mapping behind
+# gonsters_require_permission) x Operator, Supervisor,
 # Management (test users with the seed's bcrypt hashes, logged in through
 # the real login endpoint) x no token.  Each cell is asserted exactly: the
 # status, the JSON body, and the WWW-Authenticate challenge of 401 and 403.
@@ -107,6 +108,9 @@ http {
         location = /api/v1/auth/logout   { gonsters_auth jwt; gonsters_endpoint logout; }
         location = /health               { gonsters_endpoint health; }
         location = /metrics              { gonsters_endpoint metrics; }
+        location = /api/v1/config        { gonsters_auth jwt; gonsters_require_permission read:config; gonsters_endpoint config; }
+        location = /api/v1/config/update { gonsters_auth jwt; gonsters_require_permission write:config; gonsters_endpoint config_update; }
+        location = /api/v1/config/reset  { gonsters_auth jwt; gonsters_require_permission write:config; gonsters_endpoint config_reset; }
 $perm_locations
         location = /api/v1/data/ingest {
             gonsters_auth jwt;
@@ -264,6 +268,33 @@ for my $role (@roles) {
                      password => 'Register-Pass-1' });
         is($res->{status}, 201, "register an Operator as $who: 201") or diag $res->{content};
         is((json_body($res) || {})->{user}{role}, 'Operator', "... an Operator");
+    }
+}
+
+
+# ---- configuration: read:config and write:config (Management only) -------------
+
+{
+    # the same value again and a reset to the default: nothing changes for
+    # the other tests sharing the stack
+    my %calls = (
+        'GET /api/v1/config'         => ['read:config', undef],
+        'POST /api/v1/config/update' => ['write:config', { setting_name => 'data_retention_days', setting_value => 365 }],
+        'POST /api/v1/config/reset'  => ['write:config', { setting_name => 'data_retention_days' }],
+    );
+    for my $call (sort keys %calls) {
+        my ($method, $path) = split / /, $call;
+        my ($perm, $body) = @{ $calls{$call} };
+        for my $role (@roles) {
+            my $res = req($method => $path, $access{$role}, $body);
+            if (grep { $_ eq $perm } @{ $perms{$role} }) {
+                is($res->{status}, 200, "$call as $role: 200") or diag $res->{content};
+                is((json_body($res) || {})->{status}, 'success', "$call as $role: success");
+            } else {
+                is_403($res, $perm, "$call as $role");
+            }
+        }
+        is_401_no_token(req($method => $path, undef, $body), "$call without a token");
     }
 }
 
