@@ -5,7 +5,9 @@
 # connection lost, initiating self-healing retry" when the stack's Redis is
 # killed, then retries with a doubling delay, until it is back; ERROR
 # "Failed to persist data to PostgreSQL after retries" when PostgreSQL is
-# down during an update (three attempts, 503).  The request id of an event
+# down during an update (three attempts, 503), and once, without repeating,
+# when a stalled PostgreSQL (SIGSTOP) lets the update reach its deadline
+# while other locations keep answering.  The request id of an event
 # is the access log's $request_id and the audit row's request_id.  Every
 # line is JSON with all fields.  Leaves Redis and PostgreSQL running.
 
@@ -19,8 +21,8 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(setsid);
 use Test::More;
-use Gonsters::Test qw(env_or_bail hs256_token http json_body psql read_file
-                     wait_until write_file);
+use Gonsters::Test qw(env_or_bail finish_requests hs256_token http json_body
+                     psql read_file start_request wait_until write_file);
 
 my $run = env_or_bail('GONSTERS_RUN_DIR');
 my $dsn = env_or_bail('GONSTERS_PG_DSN');
@@ -144,6 +146,7 @@ http {
     gonsters_event_log logs/events.log debug;
     gonsters_postgres "$dsn application_name=event_log_events";
     gonsters_postgres_connect_timeout 1s;
+    gonsters_postgres_query_timeout 1s;
     gonsters_redis 127.0.0.1:$redis_port;
     gonsters_redis_reconnect 50ms;
     gonsters_jwt_key $keys/jwt;
@@ -155,6 +158,7 @@ http {
             gonsters_endpoint config_update;
         }
         location = /health/redis { gonsters_endpoint health_redis; }
+        location = /plain { return 200 "plain"; }
     }
 }
 CONF
@@ -290,6 +294,34 @@ sub access_id {
        'updates succeed again');
     my ($v) = psql("SELECT setting_value FROM system_config WHERE setting_name = 'inactivity_timeout'");
     is($v->[0], '303', '... and nothing of the failed one was stored');
+}
+
+
+# ---- a stalled PostgreSQL: the update waits alone, then an ERROR ----------------
+
+{
+    Gonsters::Test::stall('postgres');
+    my $ua = "ev-stall/$p";
+    my $body = $json->encode({ setting_name => 'inactivity_timeout', setting_value => 304 });
+    my ($upd) = start_request($t->port, 'POST', '/api/v1/config/update',
+                              headers => [[ Authorization => "Bearer $token" ],
+                                          [ 'Content-Type' => 'application/json' ],
+                                          [ 'User-Agent' => $ua ]],
+                              body => $body);
+    my ($plain) = finish_requests(5 * $S, start_request($t->port, 'GET', '/plain'));
+    is($plain->{status}, 200, 'PostgreSQL stalled: another location answers');
+    ($upd) = finish_requests(10 * $S, $upd);
+    ok($upd->{done} && $upd->{done} > $plain->{done}, '... while the update was still waiting');
+    is($upd->{status}, 503, '... the update: 503 at its deadline');
+    Gonsters::Test::resume('postgres');
+    my $rid = access_id($ua);
+    my ($e) = grep { ($_->{request_id} // '') eq ($rid // '-') && $_->{level} eq 'ERROR' } events();
+    is($e && $e->{message}, 'Failed to persist data to PostgreSQL', 'an ERROR event');
+    is($e && $e->{context}{outcome}, 'timeout', '... timeout');
+    is($e && $e->{context}{retry_attempts}, 1, '... not repeated (the deadline is spent)');
+    ok(wait_until(10 * $S, sub {
+        update({ setting_name => 'inactivity_timeout', setting_value => 305 }, "ev-up2/$p")->{status} == 200 }),
+       'resumed: updates succeed again');
 }
 
 
