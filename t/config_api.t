@@ -9,6 +9,7 @@
 # changes through the API and through psql; RBAC of each endpoint by role;
 # SQL-injection strings stored and returned as data; concurrent updates
 # whose audit rows form one chain (the old value is read under FOR UPDATE);
+# an update whose connection is terminated is tried again and applied once;
 # nginx -t refusing configuration locations without token and permission.
 
 use strict;
@@ -482,6 +483,58 @@ is(scalar(psql("SELECT 1 FROM users WHERE username LIKE '${p}%'")), 4, 'users is
     $v = $next{$v}, $steps++ while defined $next{$v} && $steps <= $n;
     is($steps, $n, '... each old value is the new value of the one before: one chain from the start');
     is($v, current('max_pressure_threshold'), '... ending at the stored value');
+}
+
+
+# ---- a connection lost under the update is repeated, once applied ------------
+
+{
+    # a psql session holds the row, so the update waits on its lock; its
+    # connection is then terminated by the server (FATAL 57P01)
+    my $pid = open2(my $out, my $in, 'psql', '-X', '-qAt', '-h', '127.0.0.1', '-p', $pg_port,
+                    '-U', 'gonsters', '-d', 'gonsters');
+    my $sel = IO::Select->new($out);
+    my $buf = '';
+    my $read = sub {
+        while ($sel->can_read(0.05)) {
+            my $n = sysread $out, my $chunk, 65536;
+            last unless $n;
+            $buf .= $chunk;
+        }
+    };
+    print $in "BEGIN;\nSELECT 1 FROM system_config WHERE setting_name = 'min_temperature_threshold' FOR UPDATE;\n\\echo locked\n";
+    $in->flush;
+    ok(wait_until(10, sub { $read->(); $buf =~ /locked/ }), 'a psql session locks the row');
+
+    my $waiting = sub {
+        my ($row) = psql("SELECT string_agg(pid::text, ',') FROM pg_stat_activity "
+                       . "WHERE application_name = 'config_api' AND wait_event_type = 'Lock'");
+        return $row->[0];
+    };
+    my $ua = "cfg-lost/$p";
+    my ($r) = start_request($t->port, 'POST', '/api/v1/config/update',
+                            headers => [[ Authorization => "Bearer $token{Management}" ],
+                                        [ 'Content-Type' => 'application/json' ],
+                                        [ 'User-Agent' => $ua ]],
+                            body => $json->encode({ setting_name => 'min_temperature_threshold',
+                                                    setting_value => 42.5 }));
+    my $first;
+    ok(wait_until(10, sub { $first = $waiting->() }), 'the update waits for the lock');
+    psql("SELECT pg_terminate_backend($first)");
+    my $second;
+    ok(wait_until(10, sub { my $w = $waiting->(); $second = $w if $w && $w ne $first; $second }),
+       '... its connection terminated, the update is tried again and waits again');
+    print $in "COMMIT;\n\\q\n";
+    close $in;
+    waitpid $pid, 0;
+
+    ($r) = finish_requests(20, $r);
+    is($r->{status}, 200, '... the lock released: 200') or diag($r->{body});
+    is(($r->{json} || {})->{updated_setting}{value}, 42.5, '... with the new value');
+    is(current('min_temperature_threshold'), '42.5', '... stored');
+    my @a = audit_rows(access_id($ua) // '-');
+    is(scalar @a, 1, '... one audit row');
+    like($t->read_log, qr/gonsters: update_config attempt 1 failed/, '... error.log names the failed attempt');
 }
 
 
