@@ -144,3 +144,37 @@ DROP TRIGGER IF EXISTS system_config_notify ON system_config;
 CREATE TRIGGER system_config_notify
     AFTER INSERT OR UPDATE OR DELETE ON system_config
     FOR EACH ROW EXECUTE FUNCTION gonsters_config_notify();
+
+
+-- Settings that only make sense together: the minimum temperature below
+-- the maximum.  Checked at COMMIT (deferred), so a transaction may pass
+-- through an intermediate state (a reset of every setting).
+CREATE OR REPLACE FUNCTION gonsters_config_consistent() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+DECLARE
+    lo NUMERIC;
+    hi NUMERIC;
+BEGIN
+    SELECT setting_value::numeric INTO lo FROM system_config
+     WHERE setting_name = 'min_temperature_threshold' AND value_type = 'number';
+    SELECT setting_value::numeric INTO hi FROM system_config
+     WHERE setting_name = 'max_temperature_threshold' AND value_type = 'number';
+
+    IF lo IS NOT NULL AND hi IS NOT NULL AND lo >= hi THEN
+        RAISE EXCEPTION USING ERRCODE = 'GNCFG',
+            MESSAGE = format('min_temperature_threshold (%s) must be below '
+                             'max_temperature_threshold (%s)', lo, hi);
+    END IF;
+
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS system_config_consistent ON system_config;
+CREATE CONSTRAINT TRIGGER system_config_consistent
+    AFTER INSERT OR UPDATE ON system_config
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW
+    WHEN (NEW.setting_name IN ('min_temperature_threshold',
+                               'max_temperature_threshold'))
+    EXECUTE FUNCTION gonsters_config_consistent();

@@ -197,7 +197,7 @@ my @good = (
     [ max_temperature_threshold => 85.5,      85.5,   'a JSON number' ],
     [ max_temperature_threshold => '86.25',   86.25,  'a number in a string' ],
     [ min_temperature_threshold => -5,        -5,     'a negative number' ],
-    [ min_temperature_threshold => '1e2',     100,    'exponent notation in a string' ],
+    [ max_pressure_threshold    => '1.5e2',   150,    'exponent notation in a string' ],
     [ max_pressure_threshold    => 151,       151,    'an integral number' ],
     [ inactivity_timeout        => 600,       600,    'a positive integer' ],
     [ inactivity_timeout        => '900',     900,    'a positive integer in a string' ],
@@ -220,8 +220,7 @@ for my $g (@good) {
     is($s->{value}, $want, '... updated_setting.value');
     is($s->{updated_by}, "${p}_management", '... updated_by is the token\'s username');
     like($s->{updated_at} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, '... updated_at');
-    is(current($name), $name eq 'min_temperature_threshold' && $value eq '1e2' ? '1e2' : "$value",
-       '... stored');
+    is(current($name), "$value", '... stored as sent');
 
     # the audit row: who, what, from where, with the access log's request id
     my $rid = access_id($ua);
@@ -286,6 +285,22 @@ for my $case (@bad) {
               "... error: $error");
     is(current($name), $before, '... nothing stored');
     is(scalar(audit_rows(access_id($ua) // '-')), 0, '... no audit row');
+}
+
+# settings that only make sense together: min below max (checked at COMMIT)
+{
+    my ($lo, $hi) = (current('min_temperature_threshold'), current('max_temperature_threshold'));
+    my $res = update({ setting_name => 'min_temperature_threshold', setting_value => $hi + 1 });
+    is($res->{status}, 400, 'min_temperature_threshold above the maximum: 400');
+    like((json_body($res) || {})->{errors}[0]{error} // '',
+         qr/^min_temperature_threshold \(\S+\) must be below max_temperature_threshold \(\S+\)$/,
+         '... the rule\'s message');
+    $res = update({ setting_name => 'max_temperature_threshold', setting_value => $lo });
+    is($res->{status}, 400, 'max_temperature_threshold equal to the minimum: 400');
+    is(current('min_temperature_threshold'), $lo, '... nothing stored');
+    is(current('max_temperature_threshold'), $hi, '... nothing stored');
+    eval { psql("UPDATE system_config SET setting_value = '1000' WHERE setting_name = 'min_temperature_threshold'") };
+    like($@, qr/must be below max_temperature_threshold/, '... and psql is refused the same way');
 }
 
 # JSON types that are neither number nor string; shapes of the body
