@@ -139,6 +139,10 @@ typedef ngx_int_t (*ngx_http_gonsters_machines_done_pt)(
     ngx_http_request_t *r, void *data);
 ngx_int_t ngx_http_gonsters_machines_invalidate(ngx_http_request_t *r,
     ngx_str_t *id, ngx_http_gonsters_machines_done_pt handler, void *data);
+/* the seed's WARNING event for a cache read that failed (throttled) */
+void ngx_http_gonsters_machines_redis_lost(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_status_e status, const char *operation,
+    ngx_str_t *machine_id);
 /* the cache is usable by this worker: Redis configured, no invalidation
  * pending */
 ngx_uint_t ngx_http_gonsters_machines_cache_usable(ngx_http_request_t *r);

@@ -21,6 +21,7 @@
 #include "ngx_http_gonsters_machines.h"
 #include "ngx_http_gonsters_pg.h"
 #include "ngx_http_gonsters_redis.h"
+#include "ngx_http_gonsters_event.h"
 #include "gn_uuid.h"
 
 #include <cjson/cJSON.h>
@@ -128,6 +129,68 @@ ngx_http_gonsters_machines_cache_usable(ngx_http_request_t *r)
     }
 
     return pd->bypass_until == 0 || ngx_time() >= pd->bypass_until;
+}
+
+
+/*
+ * The seed's WARNING (Part 3 §1): the cache failed, the answer comes from
+ * PostgreSQL; with the connection's retry and backoff state.  At most one
+ * a second per worker (with the number left out), since every request
+ * would report the same outage.
+ */
+void
+ngx_http_gonsters_machines_redis_lost(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_status_e status, const char *operation,
+    ngx_str_t *machine_id)
+{
+    ngx_http_gonsters_redis_state_t  st;
+    static time_t                    last;
+    static ngx_uint_t                suppressed;
+
+    if (!ngx_http_gonsters_event_enabled(NGX_LOG_WARN)) {
+        return;
+    }
+
+    if (last == ngx_time()) {
+        suppressed++;
+        return;
+    }
+
+    last = ngx_time();
+
+    ngx_http_gonsters_redis_get_state(&st);
+
+    {
+        ngx_http_gonsters_event_field_t  ctx[] = {
+            NGX_HTTP_GONSTERS_EV_CSTR("service", "redis"),
+            NGX_HTTP_GONSTERS_EV_CSTR("error",
+                status == NGX_HTTP_GONSTERS_BACKEND_TIMEOUT
+                ? "timeout" : status == NGX_HTTP_GONSTERS_BACKEND_ERROR
+                ? "error reply" : "unavailable"),
+            NGX_HTTP_GONSTERS_EV_STR("connection_error",
+                                     st.error.len ? &st.error : NULL),
+            NGX_HTTP_GONSTERS_EV_BOOL("connected", st.connected),
+            NGX_HTTP_GONSTERS_EV_INT("retry_attempt", st.attempt),
+            NGX_HTTP_GONSTERS_EV_NULL("max_retries"),
+            NGX_HTTP_GONSTERS_EV_NUM("retry_delay_seconds",
+                                     st.delay / 1000.0),
+            NGX_HTTP_GONSTERS_EV_CSTR("backoff_strategy", "exponential"),
+            NGX_HTTP_GONSTERS_EV_CSTR("cache_operation", operation),
+            NGX_HTTP_GONSTERS_EV_STR("machine_id", machine_id),
+            NGX_HTTP_GONSTERS_EV_CSTR("fallback_action",
+                                      "query_from_postgresql"),
+            NGX_HTTP_GONSTERS_EV_INT("suppressed_since_last", suppressed),
+            NGX_HTTP_GONSTERS_EV_REQUEST,
+            NGX_HTTP_GONSTERS_EV_END
+        };
+
+        suppressed = 0;
+
+        ngx_http_gonsters_event(r, r->connection->log, NGX_LOG_WARN,
+                                "gonsters.machines.cache",
+                                "Redis connection lost, initiating "
+                                "self-healing retry", ctx);
+    }
 }
 
 
@@ -315,6 +378,10 @@ ngx_http_gonsters_resolve_mget(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "gonsters: machine cache unavailable, reading %ui "
                       "machines from PostgreSQL", rs->n);
+
+        ngx_http_gonsters_machines_redis_lost(r, status,
+                                              "get_machine_metadata",
+                                              &rs->ids[0]);
 
         for (i = 0; i < rs->n; i++) {
             ngx_http_gonsters_metrics_cache(NGX_HTTP_GONSTERS_CACHE_MACHINE,
@@ -776,6 +843,28 @@ ngx_http_gonsters_machines_pending_done(
                   " retry in %Mms; this worker reads PostgreSQL meanwhile",
                   pd->attempt, delay);
 
+    if (ngx_http_gonsters_event_enabled(NGX_LOG_WARN)) {
+        ngx_http_gonsters_event_field_t  ctx[] = {
+            NGX_HTTP_GONSTERS_EV_CSTR("service", "redis"),
+            NGX_HTTP_GONSTERS_EV_CSTR("cache_operation",
+                                      "invalidate_machine_cache"),
+            NGX_HTTP_GONSTERS_EV_INT("pending_keys", pd->nids),
+            NGX_HTTP_GONSTERS_EV_BOOL("list_version_owed", pd->incr),
+            NGX_HTTP_GONSTERS_EV_INT("retry_attempt", pd->attempt),
+            NGX_HTTP_GONSTERS_EV_NULL("max_retries"),
+            NGX_HTTP_GONSTERS_EV_NUM("retry_delay_seconds", delay / 1000.0),
+            NGX_HTTP_GONSTERS_EV_CSTR("backoff_strategy", "exponential"),
+            NGX_HTTP_GONSTERS_EV_CSTR("fallback_action",
+                                      "query_from_postgresql"),
+            NGX_HTTP_GONSTERS_EV_END
+        };
+
+        ngx_http_gonsters_event(NULL, pd->log, NGX_LOG_WARN,
+                                "gonsters.machines.cache",
+                                "Machine cache invalidation not taken by "
+                                "Redis, retrying", ctx);
+    }
+
     ngx_add_timer(&pd->timer, delay);
 }
 
@@ -893,6 +982,8 @@ ngx_http_gonsters_machines_list_reply(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "gonsters: machine list cache unavailable, "
                           "reading PostgreSQL");
+            ngx_http_gonsters_machines_redis_lost(r, status,
+                                                  "get_machine_list", NULL);
         }
         ngx_http_gonsters_metrics_cache(NGX_HTTP_GONSTERS_CACHE_MACHINE_LIST,
                                         0);

@@ -18,6 +18,9 @@
 #include "ngx_http_gonsters_machines_parse.h"
 #include "ngx_http_gonsters_pg.h"
 #include "ngx_http_gonsters_users.h"
+#include "ngx_http_gonsters_event.h"
+
+#include <time.h>
 
 
 typedef struct {
@@ -152,6 +155,65 @@ ngx_http_gonsters_machines_failed(ngx_http_request_t *r,
 }
 
 
+/*
+ * The body of a POST or PATCH, validated; with the event log at debug, the
+ * seed's "Payload validation successful" event with the time it took.
+ */
+static ngx_int_t
+ngx_http_gonsters_machines_validate(ngx_http_request_t *r,
+    ngx_http_gonsters_users_ctx_t *uctx, ngx_uint_t create,
+    ngx_http_gonsters_machine_body_t *mb,
+    ngx_http_gonsters_field_errors_t *errs)
+{
+    off_t            bytes;
+    double           ms;
+    ngx_int_t        rc;
+    ngx_chain_t     *cl;
+    struct timespec  t0, t1;
+
+    if (!ngx_http_gonsters_event_enabled(NGX_LOG_DEBUG)) {
+        return ngx_http_gonsters_machines_body(uctx, create, mb, errs);
+    }
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = ngx_http_gonsters_machines_body(uctx, create, mb, errs);
+    (void) clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ms = (t1.tv_sec - t0.tv_sec) * 1000.0 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+
+    bytes = 0;
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        bytes += ngx_buf_size(cl->buf);
+    }
+
+    {
+        ngx_http_gonsters_event_field_t  ctx[] = {
+            NGX_HTTP_GONSTERS_EV_REQUEST,
+            NGX_HTTP_GONSTERS_EV_OBJECT("validation"),
+            NGX_HTTP_GONSTERS_EV_CSTR("schema", create ? "MachineCreate"
+                                                       : "MachineUpdate"),
+            NGX_HTTP_GONSTERS_EV_INT("fields", mb->n),
+            NGX_HTTP_GONSTERS_EV_INT("body_bytes", bytes),
+            NGX_HTTP_GONSTERS_EV_NUM("validation_time_ms", ms),
+            NGX_HTTP_GONSTERS_EV_OBJECT_END,
+            NGX_HTTP_GONSTERS_EV_END
+        };
+
+        ngx_http_gonsters_event(r, r->connection->log, NGX_LOG_DEBUG,
+                                "gonsters.machines",
+                                "Payload validation successful", ctx);
+    }
+
+    return NGX_OK;
+}
+
+
 /* ---- POST /api/v1/data/machine ------------------------------------------ */
 
 
@@ -180,7 +242,8 @@ ngx_http_gonsters_machine_create_body(ngx_http_request_t *r, void *data)
 
     errs.n = 0;
 
-    if (ngx_http_gonsters_machines_body(uctx, 1, &mb, &errs) != NGX_OK) {
+    if (ngx_http_gonsters_machines_validate(r, uctx, 1, &mb, &errs) != NGX_OK)
+    {
         return ngx_http_gonsters_users_fields(r, NGX_HTTP_BAD_REQUEST,
                                               "Validation failed", &errs);
     }
@@ -544,7 +607,8 @@ ngx_http_gonsters_machine_patch_body(ngx_http_request_t *r, void *data)
 
     errs.n = 0;
 
-    if (ngx_http_gonsters_machines_body(uctx, 0, &mb, &errs) != NGX_OK) {
+    if (ngx_http_gonsters_machines_validate(r, uctx, 0, &mb, &errs) != NGX_OK)
+    {
         return ngx_http_gonsters_users_fields(r, NGX_HTTP_BAD_REQUEST,
                                               "Validation failed", &errs);
     }
