@@ -9,6 +9,7 @@
 #include "ngx_http_gonsters_machines.h"
 
 
+static ngx_int_t ngx_http_gonsters_machines_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_gonsters_machines_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_machines_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -45,7 +46,7 @@ static ngx_command_t  ngx_http_gonsters_machines_commands[] = {
 
 static ngx_http_module_t  ngx_http_gonsters_machines_module_ctx = {
     NULL,                                         /* preconfiguration */
-    NULL,                                         /* postconfiguration */
+    ngx_http_gonsters_machines_postconfiguration, /* postconfiguration */
     ngx_http_gonsters_machines_create_main_conf,  /* create main conf */
     ngx_http_gonsters_machines_init_main_conf,    /* init main conf */
     NULL,                                         /* create server conf */
@@ -69,6 +70,13 @@ ngx_module_t  ngx_http_gonsters_machines_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_gonsters_machines_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_gonsters_machines_init_zone(cf);
+}
 
 
 static void *

@@ -157,6 +157,8 @@ ngx_int_t ngx_http_gonsters_machines_list_get(ngx_http_request_t *r,
 void ngx_http_gonsters_machines_list_put(ngx_http_request_t *r,
     ngx_str_t *version, ngx_str_t *args, ngx_str_t *body);
 
+/* the node's shared state of failed invalidations (postconfiguration) */
+ngx_int_t ngx_http_gonsters_machines_init_zone(ngx_conf_t *cf);
 /* the worker's invalidation retries and delayed second deletes */
 void ngx_http_gonsters_machines_cache_init(ngx_cycle_t *cycle);
 void ngx_http_gonsters_machines_cache_exit(ngx_cycle_t *cycle);

@@ -9,6 +9,12 @@
  * changed once Redis answers again).  Other nodes see the change when the
  * entries expire (their TTL) or the retry succeeded.
  *
+ * The workers of a node share that state: each has a slot in shared
+ * memory holding the time of its last failed invalidation (0: none), and
+ * no worker of the node uses the cache while a slot is set and fresh (a
+ * slot older than NGX_HTTP_GONSTERS_MACHINES_STALE belongs to a worker
+ * that died; its pending invalidations are lost, and the entries expire).
+ *
  * A reader that read a row from PostgreSQL just before a write and puts
  * it into the cache just after the write's DEL would leave the old row
  * for a TTL: every write deletes its key a second time a moment later.
@@ -34,7 +40,16 @@
 /* ids whose key is deleted again (or still has to be) */
 #define NGX_HTTP_GONSTERS_MACHINES_PENDING      1024
 #define NGX_HTTP_GONSTERS_MACHINES_REDELETE     1000
-#define NGX_HTTP_GONSTERS_MACHINES_RETRY_MAX    30000
+/* Redis fails fast while it is down: retrying often costs nothing, and
+ * the node's cache stays off until a retry succeeded */
+#define NGX_HTTP_GONSTERS_MACHINES_RETRY_MAX    1000
+#define NGX_HTTP_GONSTERS_MACHINES_STALE        10
+#define NGX_HTTP_GONSTERS_MACHINES_SLOTS        NGX_MAX_PROCESSES
+
+
+typedef struct {
+    ngx_atomic_t                  failed[NGX_HTTP_GONSTERS_MACHINES_SLOTS];
+} ngx_http_gonsters_machines_shm_t;
 
 
 typedef struct {
@@ -91,6 +106,100 @@ static void ngx_http_gonsters_machines_ignore(
 
 
 static ngx_http_gonsters_machines_pending_t  ngx_http_gonsters_pending;
+static ngx_shm_zone_t  *ngx_http_gonsters_machines_zone;
+
+
+static ngx_int_t
+ngx_http_gonsters_machines_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_slab_pool_t                   *shpool;
+    ngx_http_gonsters_machines_shm_t  *sh;
+
+    if (data) {
+        shm_zone->data = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    sh = ngx_slab_calloc(shpool, sizeof(ngx_http_gonsters_machines_shm_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm_zone->data = sh;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_gonsters_machines_init_zone(ngx_conf_t *cf)
+{
+    ngx_str_t  name = ngx_string("gonsters_machines");
+
+    ngx_http_gonsters_machines_zone = ngx_shared_memory_add(cf, &name,
+                                   64 * 1024, &ngx_http_gonsters_machines_module);
+    if (ngx_http_gonsters_machines_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_gonsters_machines_zone->init =
+                                        ngx_http_gonsters_machines_zone_init;
+
+    return NGX_OK;
+}
+
+
+/* this worker's slot: the time of its last failed invalidation, or 0 */
+static void
+ngx_http_gonsters_machines_slot(ngx_uint_t failed)
+{
+    ngx_http_gonsters_machines_shm_t  *sh;
+
+    if (ngx_http_gonsters_machines_zone == NULL
+        || ngx_http_gonsters_machines_zone->data == NULL
+        || ngx_worker >= NGX_HTTP_GONSTERS_MACHINES_SLOTS)
+    {
+        return;
+    }
+
+    sh = ngx_http_gonsters_machines_zone->data;
+    sh->failed[ngx_worker] = failed ? (ngx_atomic_uint_t) ngx_time() : 0;
+}
+
+
+/* a worker of this node has invalidations Redis did not take yet */
+static ngx_uint_t
+ngx_http_gonsters_machines_node_failed(void)
+{
+    time_t                             now, t;
+    ngx_uint_t                         i, n;
+    ngx_core_conf_t                   *ccf;
+    ngx_http_gonsters_machines_shm_t  *sh;
+
+    if (ngx_http_gonsters_machines_zone == NULL
+        || ngx_http_gonsters_machines_zone->data == NULL)
+    {
+        return 0;
+    }
+
+    sh = ngx_http_gonsters_machines_zone->data;
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+    n = ngx_min((ngx_uint_t) ccf->worker_processes,
+                NGX_HTTP_GONSTERS_MACHINES_SLOTS);
+    now = ngx_time();
+
+    for (i = 0; i < n; i++) {
+        t = (time_t) sh->failed[i];
+        if (t && now - t < NGX_HTTP_GONSTERS_MACHINES_STALE) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
 
 
 ngx_int_t
@@ -124,7 +233,7 @@ ngx_http_gonsters_machines_cache_usable(ngx_http_request_t *r)
         return 0;
     }
 
-    if (pd->failed) {
+    if (pd->failed || ngx_http_gonsters_machines_node_failed()) {
         return 0;
     }
 
@@ -754,6 +863,7 @@ ngx_http_gonsters_machines_pending_add(ngx_str_t *id, ngx_uint_t failed)
 
     if (failed) {
         pd->failed = 1;
+        ngx_http_gonsters_machines_slot(1);
     }
 
     if (id && id->len == GN_UUID_LEN) {
@@ -816,6 +926,7 @@ ngx_http_gonsters_machines_pending_done(
                           "gonsters: machine cache invalidations caught up "
                           "after %ui attempts", pd->attempt + 1);
             pd->failed = 0;
+            ngx_http_gonsters_machines_slot(0);
         }
 
         pd->attempt = 0;
@@ -830,12 +941,13 @@ ngx_http_gonsters_machines_pending_done(
     pd->sending = 0;
     pd->failed = 1;
     pd->attempt++;
+    ngx_http_gonsters_machines_slot(1);
 
     if (incr) {
         pd->incr = 1;
     }
 
-    delay = 100 << ngx_min(pd->attempt, 8);
+    delay = 100 << ngx_min(pd->attempt, 4);
     delay = ngx_min(delay, NGX_HTTP_GONSTERS_MACHINES_RETRY_MAX);
 
     ngx_log_error(NGX_LOG_WARN, pd->log, 0,
@@ -936,6 +1048,9 @@ ngx_http_gonsters_machines_cache_init(ngx_cycle_t *cycle)
     ngx_http_gonsters_machines_pending_t  *pd = &ngx_http_gonsters_pending;
 
     ngx_memzero(pd, sizeof(ngx_http_gonsters_machines_pending_t));
+
+    /* the slot of a worker this one replaces */
+    ngx_http_gonsters_machines_slot(0);
 
     if (ngx_http_gonsters_redis_configured(cycle) != NGX_OK) {
         return;
