@@ -380,7 +380,7 @@ for my $bad ('not-a-uuid', "$target-x", substr($target, 1), "$target/x", "x/$tar
 }
 $res = api(PUT => "/api/v1/data/machine/$target", { status => 'active' });
 is($res->{status}, 405, 'PUT: 405');
-is($res->{headers}{allow}, 'PATCH, DELETE', '... Allow');
+is($res->{headers}{allow}, 'GET, HEAD, PATCH, DELETE', '... Allow');
 
 
 # ---- DELETE -------------------------------------------------------------------

@@ -25,7 +25,9 @@ my $p = "tmc$$";
 my $secret = 'c4ch' x 12;
 
 sub cleanup { eval { psql("DELETE FROM machine_metadata WHERE name LIKE '${p}%'") } }
-END { cleanup() }
+# this END runs before the harness's: a test that died with PostgreSQL
+# stalled must resume it before cleaning up
+END { Gonsters::Test::resume($_) for qw(postgres redis); cleanup() }
 cleanup();
 
 my $t = Gonsters::Test->new;

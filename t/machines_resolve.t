@@ -21,7 +21,9 @@ my $scale = time_scale();
 my $p = "tmr$$";
 
 sub cleanup { eval { psql("DELETE FROM machine_metadata WHERE name LIKE '${p}%'") } }
-END { cleanup() }
+# this END runs before the harness's: a test that died with PostgreSQL
+# stalled must resume it before cleaning up
+END { Gonsters::Test::resume($_) for qw(postgres redis); cleanup() }
 cleanup();
 
 my $t = Gonsters::Test->new->write_config(<<"CONF")->run;
