@@ -10,6 +10,7 @@
 #include "ngx_http_gonsters_audit.h"
 #include "ngx_http_gonsters_event.h"
 #include "gn_uuid.h"
+#include "gn_config.h"
 
 
 /* the settings in name order, and as a name -> value map */
@@ -166,32 +167,14 @@ ngx_http_gonsters_config_reset_body(ngx_http_request_t *r, void *data)
 {
     ngx_http_gonsters_users_ctx_t  *uctx = data;
 
-    cJSON                           *all;
-    ngx_int_t                        rc;
-    ngx_str_t                        name;
-    const char                      *error;
+    gn_config_reset_t                reset;
     ngx_http_gonsters_config_ctx_t  *ctx;
 
-    error = NULL;
-    all = cJSON_GetObjectItemCaseSensitive(uctx->body, "all");
-    rc = ngx_http_gonsters_users_string(uctx, "setting_name", &name, &error);
-
-    if (rc == NGX_ERROR) {
+    if (gn_config_reset(uctx->body, &reset) != 0) {
         return ngx_http_gonsters_users_field(r, NGX_HTTP_BAD_REQUEST,
                                              "Validation failed",
-                                             "setting_name", error);
-    }
-
-    if (all != NULL && !cJSON_IsBool(all)) {
-        return ngx_http_gonsters_users_field(r, NGX_HTTP_BAD_REQUEST,
-                                             "Validation failed", "all",
-                                             "must be true or false");
-    }
-
-    if ((rc == NGX_OK) == cJSON_IsTrue(all)) {
-        return ngx_http_gonsters_users_field(r, NGX_HTTP_BAD_REQUEST,
-                   "Validation failed", "setting_name",
-                   "give either setting_name or \"all\": true");
+                                             reset.errors[0].field,
+                                             reset.errors[0].error);
     }
 
     ctx = ngx_http_gonsters_config_ctx(r);
@@ -199,13 +182,10 @@ ngx_http_gonsters_config_reset_body(ngx_http_request_t *r, void *data)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc == NGX_OK) {
-        ctx->values[GN_CONFIG_SETTING] = ngx_http_gonsters_audit_text(r,
-                                                                      &name);
-        if (ctx->values[GN_CONFIG_SETTING] == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    /* the tree lives as long as the request */
+    ctx->values[GN_CONFIG_SETTING] = reset.name;
 
+    if (reset.name) {
         ctx->member = "updated_setting";
         ctx->message = "Configuration reset to its default";
 
@@ -214,7 +194,6 @@ ngx_http_gonsters_config_reset_body(ngx_http_request_t *r, void *data)
         ctx->message = "Configuration reset to defaults";
     }
 
-    /* $2 is unused by reset; the parameter keeps one numbering */
     ctx->operation = "reset_config";
 
     ngx_http_gonsters_users_stmt(&ctx->stmt, "gn_config_reset",

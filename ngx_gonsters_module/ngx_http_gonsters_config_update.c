@@ -2,8 +2,9 @@
 /*
  * POST /api/v1/config/update: {"setting_name": NAME, "setting_value": V}
  * (seed Part 2 B).  V is a JSON number or a string (the seed shows both
- * forms); whether it suits the setting is the type rule's business in
- * PostgreSQL (sql/008), whose message is the answer's field error.
+ * forms: common/gn_config.c checks the shape); whether it suits the
+ * setting is the type rule's business in PostgreSQL (sql/008), whose
+ * message is the answer's field error.
  */
 
 
@@ -11,15 +12,7 @@
 #include "ngx_http_gonsters_users.h"
 #include "ngx_http_gonsters_audit.h"
 #include "ngx_http_gonsters_event.h"
-#include "gn_utf8.h"
-
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-
-#define NGX_HTTP_GONSTERS_CONFIG_NAME_MAX   255
-#define NGX_HTTP_GONSTERS_CONFIG_VALUE_MAX  1000
+#include "gn_config.h"
 
 
 /*
@@ -62,10 +55,8 @@ static const char  gn_sql_config_update[] =
     "FROM system_config)::text, NULL::text";
 
 
-static ngx_int_t ngx_http_gonsters_config_update_value(ngx_http_request_t *r,
-    cJSON *item, const char **value, const char **error);
 static void ngx_http_gonsters_config_validated(ngx_http_request_t *r,
-    const char *name, cJSON *value, struct timespec *start);
+    gn_config_update_t *u, struct timespec *start);
 
 
 ngx_int_t
@@ -81,58 +72,41 @@ ngx_http_gonsters_config_update_body(ngx_http_request_t *r, void *data)
 {
     ngx_http_gonsters_users_ctx_t  *uctx = data;
 
-    cJSON                             *item;
-    ngx_str_t                          name;
-    const char                        *value, *error;
+    size_t                             i;
     struct timespec                    start;
+    gn_config_update_t                *u;
     ngx_http_gonsters_config_ctx_t    *ctx;
     ngx_http_gonsters_field_errors_t   errs;
 
     (void) clock_gettime(CLOCK_MONOTONIC, &start);
 
-    errs.n = 0;
-    value = NULL;
-    error = NULL;
-
-    if (ngx_http_gonsters_users_required(uctx, "setting_name", &name, &errs)
-        == NGX_OK)
-    {
-        if (name.len == 0) {
-            ngx_http_gonsters_users_error(&errs, "setting_name",
-                                          "must not be empty");
-
-        } else if (name.len > NGX_HTTP_GONSTERS_CONFIG_NAME_MAX) {
-            ngx_http_gonsters_users_error(&errs, "setting_name",
-                                          "must be at most 255 bytes");
-        }
+    /* in the pool: the value's text may live in it */
+    u = ngx_palloc(r->pool, sizeof(gn_config_update_t));
+    if (u == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    item = cJSON_GetObjectItemCaseSensitive(uctx->body, "setting_value");
+    if (gn_config_update(uctx->body, u) != 0) {
+        errs.n = 0;
 
-    if (ngx_http_gonsters_config_update_value(r, item, &value, &error)
-        != NGX_OK)
-    {
-        if (error == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        for (i = 0; i < u->nerrors; i++) {
+            ngx_http_gonsters_users_error(&errs, u->errors[i].field,
+                                          u->errors[i].error);
         }
 
-        ngx_http_gonsters_users_error(&errs, "setting_value", error);
-    }
-
-    if (errs.n) {
         return ngx_http_gonsters_users_fields(r, NGX_HTTP_BAD_REQUEST,
                                               "Validation failed", &errs);
     }
 
-    ngx_http_gonsters_config_validated(r, (char *) name.data, item, &start);
+    ngx_http_gonsters_config_validated(r, u, &start);
 
     ctx = ngx_http_gonsters_config_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->values[GN_CONFIG_SETTING] = (char *) name.data;
-    ctx->values[GN_CONFIG_VALUE] = value;
+    ctx->values[GN_CONFIG_SETTING] = u->name;
+    ctx->values[GN_CONFIG_VALUE] = u->value;
     ctx->operation = "update_config";
     ctx->member = "updated_setting";
     ctx->message = "Configuration updated successfully";
@@ -145,80 +119,11 @@ ngx_http_gonsters_config_update_body(ngx_http_request_t *r, void *data)
 }
 
 
-/*
- * The value as text: a string as it is, a number in the shortest form
- * that reads back as the same double (85.1, not 85.099999999999994).
- * NGX_ERROR with *error for a bad value, without it when out of memory.
- */
-static ngx_int_t
-ngx_http_gonsters_config_update_value(ngx_http_request_t *r, cJSON *item,
-    const char **value, const char **error)
-{
-    int      n;
-    char    *buf;
-    double   d;
-    size_t   len;
-
-    if (item == NULL) {
-        *error = "is required";
-        return NGX_ERROR;
-    }
-
-    if (cJSON_IsString(item)) {
-        len = ngx_strlen(item->valuestring);
-
-        if (len > NGX_HTTP_GONSTERS_CONFIG_VALUE_MAX) {
-            *error = "must be at most 1000 bytes";
-            return NGX_ERROR;
-        }
-
-        if (!gn_utf8_valid(item->valuestring, len)) {
-            *error = "must be valid UTF-8";
-            return NGX_ERROR;
-        }
-
-        *value = item->valuestring;
-        return NGX_OK;
-    }
-
-    if (!cJSON_IsNumber(item)) {
-        *error = "must be a number or a string";
-        return NGX_ERROR;
-    }
-
-    d = item->valuedouble;
-
-    if (!isfinite(d)) {
-        *error = "must be a finite number";
-        return NGX_ERROR;
-    }
-
-    buf = ngx_pnalloc(r->pool, 32);
-    if (buf == NULL) {
-        return NGX_ERROR;
-    }
-
-    n = snprintf(buf, 32, "%.15g", d);
-
-    if (n > 0 && n < 32 && strtod(buf, NULL) != d) {
-        n = snprintf(buf, 32, "%.17g", d);
-    }
-
-    if (n <= 0 || n >= 32) {
-        return NGX_ERROR;
-    }
-
-    *value = buf;
-
-    return NGX_OK;
-}
-
-
 /* the seed's DEBUG (Part 3 §1): the body passed its checks, and how long
  * they took */
 static void
-ngx_http_gonsters_config_validated(ngx_http_request_t *r, const char *name,
-    cJSON *value, struct timespec *start)
+ngx_http_gonsters_config_validated(ngx_http_request_t *r,
+    gn_config_update_t *u, struct timespec *start)
 {
     double                            us;
     struct timespec                   end;
@@ -226,10 +131,9 @@ ngx_http_gonsters_config_validated(ngx_http_request_t *r, const char *name,
         NGX_HTTP_GONSTERS_EV_REQUEST,
         NGX_HTTP_GONSTERS_EV_OBJECT("validation"),
         NGX_HTTP_GONSTERS_EV_CSTR("schema", "ConfigUpdateRequest"),
-        NGX_HTTP_GONSTERS_EV_CSTR("setting_name", name),
+        NGX_HTTP_GONSTERS_EV_CSTR("setting_name", u->name),
         NGX_HTTP_GONSTERS_EV_CSTR("value_json_type",
-                                  cJSON_IsNumber(value) ? "number"
-                                                        : "string"),
+                                  u->is_number ? "number" : "string"),
         NGX_HTTP_GONSTERS_EV_NUM("validation_time_us", 0),
         NGX_HTTP_GONSTERS_EV_OBJECT_END,
         NGX_HTTP_GONSTERS_EV_END

@@ -235,4 +235,51 @@ ref_lp_string(const char *s, size_t len, char *out)
 }
 
 
+/* 1 if s (NUL-terminated) follows JSON's number grammar (RFC 8259 §6) */
+static int __attribute__((unused))
+ref_json_number(const char *s)
+{
+    if (*s == '-') {
+        s++;
+    }
+
+    if (*s == '0') {
+        s++;
+
+    } else if (*s >= '1' && *s <= '9') {
+        while (*s >= '0' && *s <= '9') {
+            s++;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if (*s == '.') {
+        s++;
+        if (!(*s >= '0' && *s <= '9')) {
+            return 0;
+        }
+        while (*s >= '0' && *s <= '9') {
+            s++;
+        }
+    }
+
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-') {
+            s++;
+        }
+        if (!(*s >= '0' && *s <= '9')) {
+            return 0;
+        }
+        while (*s >= '0' && *s <= '9') {
+            s++;
+        }
+    }
+
+    return *s == '\0';
+}
+
+
 #endif /* GN_REF_H */
