@@ -11,6 +11,9 @@
 
 static ngx_int_t ngx_http_gonsters_machines_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_gonsters_machines_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_gonsters_machines_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_gonsters_machines_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
 static char *ngx_http_gonsters_machines_init_main_conf(ngx_conf_t *cf,
     void *conf);
 static ngx_int_t ngx_http_gonsters_machines_init_process(ngx_cycle_t *cycle);
@@ -40,6 +43,13 @@ static ngx_command_t  ngx_http_gonsters_machines_commands[] = {
       offsetof(ngx_http_gonsters_machines_main_conf_t, touch_interval),
       NULL },
 
+    { ngx_string("gonsters_machine_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_gonsters_machines_loc_conf_t, cache),
+      NULL },
+
       ngx_null_command
 };
 
@@ -51,8 +61,8 @@ static ngx_http_module_t  ngx_http_gonsters_machines_module_ctx = {
     ngx_http_gonsters_machines_init_main_conf,    /* init main conf */
     NULL,                                         /* create server conf */
     NULL,                                         /* merge server conf */
-    NULL,                                         /* create location conf */
-    NULL                                          /* merge location conf */
+    ngx_http_gonsters_machines_create_loc_conf,   /* create location conf */
+    ngx_http_gonsters_machines_merge_loc_conf     /* merge location conf */
 };
 
 
@@ -121,6 +131,35 @@ ngx_http_gonsters_machines_init_main_conf(ngx_conf_t *cf, void *conf)
                            "least 10ms");
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_gonsters_machines_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_gonsters_machines_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_gonsters_machines_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->cache = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_gonsters_machines_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_gonsters_machines_loc_conf_t  *prev = parent;
+    ngx_http_gonsters_machines_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_value(conf->cache, prev->cache, 1);
 
     return NGX_CONF_OK;
 }

@@ -24,6 +24,11 @@
  *   gonsters_machine_cache_ttl T;         default 1h
  *   gonsters_machine_list_cache_ttl T;    default 60s
  *   gonsters_machine_touch_interval T;    last_seen flush period (1s)
+ *
+ * Directive (http, server, location):
+ *   gonsters_machine_cache on|off;        off: this location's list answers
+ *                                         come from PostgreSQL, never from
+ *                                         nor into Redis (default on)
  */
 
 
@@ -104,6 +109,11 @@ typedef struct {
     time_t                        list_cache_ttl;
     ngx_msec_t                    touch_interval;
 } ngx_http_gonsters_machines_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                    cache;
+} ngx_http_gonsters_machines_loc_conf_t;
 
 
 /* the timestamps of a machine object, as the users endpoints print them */

@@ -339,9 +339,10 @@ ngx_http_gonsters_machine_created_reply(ngx_http_request_t *r, void *data)
 ngx_int_t
 ngx_http_gonsters_machines_list_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                          rc;
-    ngx_http_gonsters_param_errors_t   errs;
-    ngx_http_gonsters_machines_ctx_t  *ctx;
+    ngx_int_t                               rc;
+    ngx_http_gonsters_param_errors_t        errs;
+    ngx_http_gonsters_machines_ctx_t       *ctx;
+    ngx_http_gonsters_machines_loc_conf_t  *mlcf;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
         return ngx_http_gonsters_send_not_allowed(r, "GET, HEAD");
@@ -371,6 +372,12 @@ ngx_http_gonsters_machines_list_handler(ngx_http_request_t *r)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_gonsters_machines_module);
+
+    if (!mlcf->cache) {
+        return ngx_http_gonsters_machines_select(r, ctx);
     }
 
     rc = ngx_http_gonsters_machines_list_get(r, &ctx->key,

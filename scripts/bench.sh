@@ -84,3 +84,80 @@ for _ in 1 2 3 4 5 6 7 8 9; do login; done | sort -n \
 token=$(sed 's/.*"access_token":"\([^"]*\)".*/\1/' "$run/login.json")
 ratio "JWT-protected /health" "$base/bench/jwt" "the same unprotected" \
       "$base/bench/open" "Authorization: Bearer $token"
+
+# ---- the machine registry ----------------------------------------------------
+# A list answer from the Redis cache, and a single machine looked up in
+# PostgreSQL (a list filtered to the one machine of a location, with the
+# cache off for that location), each against nginx's `return` of the same
+# body and against `pgbench -S` (one primary-key SELECT per transaction, 64
+# clients) on the same PostgreSQL, measured in this run.
+
+machines="$base/api/v1/data/machines"
+one="location=Warehouse%20-%20Section%20C"
+auth="Authorization: Bearer $token"
+list_body=$(curl -sf -H "$auth" "$machines") \
+    || { echo "bench: the machine list does not answer 200"; exit 1; }
+one_body=$(curl -sf -H "$auth" "$machines?$one") \
+    || { echo "bench: the one-machine list does not answer 200"; exit 1; }
+case $one_body in
+    *'"count":1,'*) ;;
+    *) echo "bench: the one-machine list is not one machine: $one_body"; exit 1 ;;
+esac
+
+# the same bodies from `return` (inlined as /health's is above: the demo
+# data has nothing that would end the string or name a variable), and the
+# uncached location
+case $list_body$one_body in
+    *"'"*|*'\'*|*'$'*) echo "bench: a quote, backslash or \$ in the machine list"; exit 1 ;;
+esac
+cat >> "$run/bench-locations.conf" <<CONF
+location = /bench/list.json { default_type application/json; return 200 '$list_body'; }
+location = /bench/one.json { default_type application/json; return 200 '$one_body'; }
+location = /bench/machines_uncached {
+    gonsters_auth jwt;
+    gonsters_require_permission read:machines;
+    gonsters_machine_cache off;
+    gonsters_endpoint machines;
+}
+CONF
+kill -HUP "$(cat "$run/pids/nginx.pid")"
+for _ in $(seq 1 50); do
+    [ "$(curl -s "$base/bench/list.json")" = "$list_body" ] \
+        && [ "$(curl -s -H "$auth" "$base/bench/machines_uncached?$one")" = "$one_body" ] \
+        && break
+    sleep 0.1
+done
+[ "$(curl -s "$base/bench/list.json")" = "$list_body" ] \
+    || { echo "bench: the return baseline does not answer the list's body"; exit 1; }
+
+pgbench=$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)
+pg=(-h 127.0.0.1 -p "$GONSTERS_PG_PORT" -U gonsters)
+"$pgbench" "${pg[@]}" -i -s 1 -q gonsters > "$run/pgbench-init.log" 2>&1 \
+    || { cat "$run/pgbench-init.log"; exit 1; }
+
+tps() {     # pgbench -S, 64 clients, 2 threads -> transactions per second
+    "$pgbench" "${pg[@]}" -S -n -c64 -j2 -T"$seconds" gonsters 2>/dev/null \
+        | awk '/^tps = / { print $3; exit }'
+}
+
+# label url -> both ratios, the baselines interleaved with the endpoint
+registry() {
+    local a1 a2 r1 r2 p1 p2
+    r1=$(rps "$3"); p1=$(tps); a1=$(rps "$2" "$auth")
+    r2=$(rps "$3"); p2=$(tps); a2=$(rps "$2" "$auth")
+    awk -v l="$1" -v a1="$a1" -v a2="$a2" -v r1="$r1" -v r2="$r2" -v p1="$p1" -v p2="$p2" 'BEGIN {
+        printf "%-34s %10.0f req/s   (runs %.0f, %.0f)\n", l, (a1 + a2) / 2, a1, a2
+        printf "%-34s %10.0f req/s   (runs %.0f, %.0f)\n", "return 200 (same body)", (r1 + r2) / 2, r1, r2
+        printf "%-34s %10.0f tps     (runs %.0f, %.0f)\n", "pgbench -S -c64 (same server)", (p1 + p2) / 2, p1, p2
+        printf "ratio %s / return 200 = %.3f\n", l, (a1 + a2) / (r1 + r2)
+        printf "ratio %s / pgbench -S = %.3f\n\n", l, (a1 + a2) / (p1 + p2)
+    }'
+}
+
+hits0=$(curl -s "$base/metrics" | awk '/cache="machine_list",result="hit"/ { print $2 }')
+registry "GET machines (Redis cache)" "$machines" "$base/bench/list.json"
+hits1=$(curl -s "$base/metrics" | awk '/cache="machine_list",result="hit"/ { print $2 }')
+echo "list cache hits during the cached runs: $((hits1 - hits0))"
+echo "(target: cached list / return 200 >= 0.5)"
+echo
+registry "one machine (PostgreSQL)" "$base/bench/machines_uncached?$one" "$base/bench/one.json"

@@ -6,7 +6,8 @@
 # killed mid-test: answers stay correct from PostgreSQL, a stale entry is
 # never served afterwards, the cache comes back by itself, and the seed's
 # WARNING event carries the retry state; a stalled PostgreSQL does not slow
-# what does not need it; the DEBUG validation event.
+# what does not need it; the DEBUG validation event; gonsters_machine_cache
+# off.
 
 use strict;
 use warnings;
@@ -63,6 +64,11 @@ http {
             gonsters_require_permission methods=PATCH write:machines;
             gonsters_require_permission methods=DELETE delete:machines;
             gonsters_endpoint machine;
+        }
+        location = /uncached/machines {
+            gonsters_require_permission read:machines;
+            gonsters_machine_cache off;
+            gonsters_endpoint machines;
         }
         location = /resolve { gonsters_test_machines_resolve \$arg_ids; }
         location = /metrics { gonsters_endpoint metrics; }
@@ -136,6 +142,16 @@ is_deeply(names(), \@want, 'and again');
 ok(counter('machine_list', 'hit') >= $hits + 1, 'served from the cache');
 my ($res, $j);
 
+
+# gonsters_machine_cache off: PostgreSQL every time, Redis untouched
+my @counts = map { counter('machine_list', $_) } qw(hit miss);
+for (1 .. 3) {
+    my ($r, $b) = api(GET => "/uncached/machines?location=$L");
+    is_deeply([map { "$_->{name}:$_->{status}" } @{ $b->{machines} || [] }], \@want,
+              'gonsters_machine_cache off: the list');
+}
+is_deeply([map { counter('machine_list', $_) } qw(hit miss)], \@counts,
+          'gonsters_machine_cache off: no cache lookup');
 
 # ---- read-your-writes after each change, whichever worker answers -------------------
 
