@@ -114,6 +114,16 @@ sub topic { "factory/$factory/machine/$_[0]/telemetry" }
        'SIGTERM: exit 0');
     like(read_file($w->logfile), qr/"message":"spool drained"/,
          'SIGTERM: spool drained before exit');
+
+    # a restart after everything was stored (the spool's segments are
+    # gone, its checkpoint is not): new messages are not skipped
+    ok($w->start, 'started again on the drained spool');
+    ok($publish->(), 'wave 5 published');
+    $n += $per * @machines;
+    ok(wait_until(60, sub { ($got = influx_count($w->db)) >= $n }),
+       "then $n points");
+    is($got, $n, 'exactly');
+    $w->stop;
 }
 
 

@@ -335,9 +335,17 @@ wk_spool_load(wk_spool_t *sp)
             closedir(d);
             return -1;
         }
+
+        if (id >= sp->next_id) {
+            sp->next_id = id + 1;
+        }
     }
 
     closedir(d);
+
+    if (sp->start.seg >= sp->next_id) {
+        sp->next_id = sp->start.seg + 1;
+    }
 
     if (sp->nsegs > 1) {
         qsort(sp->segs, sp->nsegs, sizeof(sp->segs[0]), wk_spool_cmp_id);
@@ -389,6 +397,13 @@ wk_spool_new_active(wk_spool_t *sp)
     int       fd;
 
     id = sp->nsegs ? sp->segs[sp->nsegs - 1].id + 1 : 1;
+
+    /* never reuse an id: after every segment was deleted, the checkpoint
+     * still names the last one */
+    if (id < sp->next_id) {
+        id = sp->next_id;
+    }
+
     wk_spool_path(sp, id, path, sizeof(path));
 
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
@@ -405,6 +420,8 @@ wk_spool_new_active(wk_spool_t *sp)
         (void) unlink(path);
         return -1;
     }
+
+    sp->next_id = id + 1;
 
     if (sp->fd >= 0) {
         close(sp->fd);

@@ -74,6 +74,8 @@ typedef struct {
     uint64_t          replayed;     /* records found on open */
     uint64_t          cut;          /* bytes of torn tails cut on open */
     wk_spool_pos_t    start;        /* the checkpoint found on open */
+    uint64_t          next_id;      /* ids only grow: the checkpoint names
+                                       a segment by id */
     int               ckfd;         /* <dir>/checkpoint */
 
     /* reader only */

@@ -137,6 +137,46 @@ test_order_release(void)
 }
 
 
+/* everything released and its segments deleted, then a restart: the new
+ * records must not hide behind the checkpoint of the old ones */
+static void
+test_restart_after_release(void)
+{
+    char            dir[300];
+    wk_spool_t      sp;
+    wk_spool_pos_t  cur = { 0, 0 }, end = { 0, 0 };
+    uint32_t        i;
+    int             round;
+
+    snprintf(dir, sizeof(dir), "%s/restart", base);
+
+    for (round = 0; round < 3; round++) {
+        GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 64 << 10,
+                                   &test_log), 0);
+        cur = sp.start;
+        /* 20 KiB > a quarter segment: a full release rotates and deletes */
+        for (i = 0; i < 200; i++) {
+            GN_CHECK_INT(append_num(&sp, round * 1000 + i, 96), 0);
+        }
+        GN_CHECK_INT(read_all(&sp, &cur, round * 1000, &end), 200);
+        wk_spool_release(&sp, end);
+        GN_CHECK_INT(wk_spool_bytes(&sp), 0);
+        wk_spool_close(&sp);
+    }
+
+    /* and records appended but not released before a restart come back */
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 64 << 10, &test_log),
+                 0);
+    GN_CHECK_INT(append_num(&sp, 5000, 10), 0);
+    wk_spool_close(&sp);
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 64 << 10, &test_log),
+                 0);
+    cur = sp.start;
+    GN_CHECK_INT(read_all(&sp, &cur, 5000, &end), 1);
+    wk_spool_close(&sp);
+}
+
+
 static void
 test_torn_tail(void)
 {
@@ -436,6 +476,7 @@ main(void)
     wk_log_init(&test_log, getenv("TEST_VERBOSE") ? 2 : null, WK_LOG_ERROR);
 
     test_order_release();
+    test_restart_after_release();
     test_torn_tail();
     test_checkpoint();
     test_bound();
