@@ -237,6 +237,7 @@ ngx_http_gonsters_config_ctx(ngx_http_request_t *r)
 
     cln->handler = ngx_http_gonsters_config_retry_cleanup;
     cln->data = ctx;
+    ctx->request = r;
 
     ctx->values[GN_CONFIG_USERNAME] = ngx_http_gonsters_audit_text(r,
                                                           &claims->username);
@@ -474,7 +475,7 @@ ngx_http_gonsters_config_retry(ngx_http_request_t *r,
                   ctx->operation, ctx->attempt, &ctx->error, delay);
 
     ctx->retry.handler = ngx_http_gonsters_config_retry_handler;
-    ctx->retry.data = r;
+    ctx->retry.data = ctx;
     ctx->retry.log = r->connection->log;
 
     ngx_add_timer(&ctx->retry, delay);
@@ -487,15 +488,14 @@ ngx_http_gonsters_config_retry(ngx_http_request_t *r,
 static void
 ngx_http_gonsters_config_retry_handler(ngx_event_t *ev)
 {
-    ngx_int_t                        rc;
-    ngx_http_request_t              *r;
-    ngx_connection_t                *c;
-    ngx_http_gonsters_config_ctx_t  *ctx;
+    ngx_http_gonsters_config_ctx_t  *ctx = ev->data;
 
-    r = ev->data;
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
     c = r->connection;
-    ctx = (ngx_http_gonsters_config_ctx_t *)
-          ((u_char *) ev - offsetof(ngx_http_gonsters_config_ctx_t, retry));
 
     rc = ngx_http_gonsters_config_run(r, ctx);
 

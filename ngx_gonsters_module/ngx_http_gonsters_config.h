@@ -52,6 +52,7 @@ enum {
 
 
 typedef struct {
+    ngx_http_request_t           *request;
     ngx_http_gonsters_pg_stmt_t   stmt;
     const char                   *values[GN_CONFIG_N];
     const char                   *operation;    /* for the events */

@@ -37,8 +37,9 @@ typedef struct {
 
 
 static void ngx_http_gonsters_event_line(ngx_http_gonsters_event_writer_t *w,
-    ngx_http_request_t *r, ngx_uint_t level, const char *logger,
-    const char *message, ngx_http_gonsters_event_field_t *context);
+    ngx_http_request_t *r, ngx_str_t *timestamp, ngx_str_t *id,
+    ngx_uint_t level, const char *logger, const char *message,
+    ngx_http_gonsters_event_field_t *context);
 static void ngx_http_gonsters_event_context(
     ngx_http_gonsters_event_writer_t *w, ngx_http_request_t *r,
     ngx_http_gonsters_event_field_t *f);
@@ -53,8 +54,7 @@ static void ngx_http_gonsters_event_raw(ngx_http_gonsters_event_writer_t *w,
     const void *data, size_t len);
 static void ngx_http_gonsters_event_string(
     ngx_http_gonsters_event_writer_t *w, const void *data, size_t len);
-static void ngx_http_gonsters_event_timestamp(
-    ngx_http_gonsters_event_writer_t *w);
+static void ngx_http_gonsters_event_timestamp(ngx_str_t *timestamp);
 static const char *ngx_http_gonsters_event_level_name(ngx_uint_t level);
 static void ngx_http_gonsters_event_failed(ngx_log_t *log, ngx_err_t err,
     ssize_t n, size_t len);
@@ -149,9 +149,11 @@ ngx_http_gonsters_event(ngx_http_request_t *r, ngx_log_t *log,
     ngx_http_gonsters_event_field_t *context)
 {
     u_char                               stack[NGX_HTTP_GONSTERS_EVENT_STACK];
+    u_char                               ts[sizeof("1970-01-01T00:00:00.000Z")];
     u_char                              *buf;
     ssize_t                              n;
     ngx_err_t                            err;
+    ngx_str_t                            timestamp, id;
     ngx_http_gonsters_event_writer_t     w;
     ngx_http_gonsters_event_main_conf_t *emcf;
 
@@ -161,9 +163,21 @@ ngx_http_gonsters_event(ngx_http_request_t *r, ngx_log_t *log,
 
     emcf = ngx_http_gonsters_event_conf();
 
+    /* what both passes write the same */
+    timestamp.data = ts;
+    ngx_http_gonsters_event_timestamp(&timestamp);
+
+    if (r != NULL) {
+        ngx_http_gonsters_request_id(r, &id);
+
+    } else {
+        ngx_str_null(&id);
+    }
+
     w.p = NULL;
     w.len = 0;
-    ngx_http_gonsters_event_line(&w, r, level, logger, message, context);
+    ngx_http_gonsters_event_line(&w, r, &timestamp, &id, level, logger,
+                                 message, context);
 
     if (w.len <= sizeof(stack)) {
         buf = stack;
@@ -177,7 +191,8 @@ ngx_http_gonsters_event(ngx_http_request_t *r, ngx_log_t *log,
 
     w.p = buf;
     w.len = 0;
-    ngx_http_gonsters_event_line(&w, r, level, logger, message, context);
+    ngx_http_gonsters_event_line(&w, r, &timestamp, &id, level, logger,
+                                 message, context);
 
     n = ngx_write_fd(emcf->file->fd, buf, w.len);
     err = (n == -1) ? ngx_errno : 0;
@@ -221,14 +236,14 @@ ngx_http_gonsters_request_id(ngx_http_request_t *r, ngx_str_t *id)
 
 static void
 ngx_http_gonsters_event_line(ngx_http_gonsters_event_writer_t *w,
-    ngx_http_request_t *r, ngx_uint_t level, const char *logger,
-    const char *message, ngx_http_gonsters_event_field_t *context)
+    ngx_http_request_t *r, ngx_str_t *timestamp, ngx_str_t *id,
+    ngx_uint_t level, const char *logger, const char *message,
+    ngx_http_gonsters_event_field_t *context)
 {
     const char  *name;
-    ngx_str_t    id;
 
     ngx_http_gonsters_event_raw(w, "{\"timestamp\":\"", 14);
-    ngx_http_gonsters_event_timestamp(w);
+    ngx_http_gonsters_event_raw(w, timestamp->data, timestamp->len);
 
     name = ngx_http_gonsters_event_level_name(level);
     ngx_http_gonsters_event_raw(w, "\",\"level\":\"", 11);
@@ -245,16 +260,9 @@ ngx_http_gonsters_event_line(ngx_http_gonsters_event_writer_t *w,
 
     ngx_http_gonsters_event_raw(w, ",\"request_id\":", 14);
 
-    if (r != NULL) {
-        ngx_http_gonsters_request_id(r, &id);
-
-    } else {
-        ngx_str_null(&id);
-    }
-
-    if (id.len) {
+    if (id->len) {
         ngx_http_gonsters_event_raw(w, "\"", 1);
-        ngx_http_gonsters_event_string(w, id.data, id.len);
+        ngx_http_gonsters_event_string(w, id->data, id->len);
         ngx_http_gonsters_event_raw(w, "\"", 1);
 
     } else {
@@ -466,25 +474,26 @@ ngx_http_gonsters_event_string(ngx_http_gonsters_event_writer_t *w,
 }
 
 
-/* ISO 8601, UTC, milliseconds: 2026-11-27T02:10:05.123Z */
+/* ISO 8601, UTC, milliseconds: 2026-11-27T02:10:05.123Z, into
+ * timestamp->data (sizeof("1970-01-01T00:00:00.000Z") bytes) */
 static void
-ngx_http_gonsters_event_timestamp(ngx_http_gonsters_event_writer_t *w)
+ngx_http_gonsters_event_timestamp(ngx_str_t *timestamp)
 {
-    u_char          buf[sizeof("1970-01-01T00:00:00.000Z")], *last;
-    ngx_tm_t        tm;
-    struct timeval  tv;
+    u_char          *last;
+    ngx_tm_t         tm;
+    struct timeval   tv;
 
     /* the clock itself, not nginx's cached time: events of one loop
      * iteration keep their order and spacing */
     ngx_gettimeofday(&tv);
     ngx_gmtime(tv.tv_sec, &tm);
 
-    last = ngx_sprintf(buf, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+    last = ngx_sprintf(timestamp->data, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                        tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
                        tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
                        (int) (tv.tv_usec / 1000));
 
-    ngx_http_gonsters_event_raw(w, buf, last - buf);
+    timestamp->len = last - timestamp->data;
 }
 
 
