@@ -242,10 +242,12 @@ ngx_http_gonsters_machines_cache_usable(ngx_http_request_t *r)
 
 
 /*
- * The seed's WARNING (Part 3 §1): the cache failed, the answer comes from
- * PostgreSQL; with the connection's retry and backoff state.  At most one
- * a second per worker (with the number left out), since every request
- * would report the same outage.
+ * The seed's WARNING (Part 3 §1) from the cache's side: a read failed, the
+ * answer comes from PostgreSQL; with the operation, the machine and the
+ * connection's retry and backoff state (the Redis layer logs the
+ * connection's own "Redis connection lost" events).  At most one a second
+ * per worker (with the number left out), since every request would report
+ * the same outage.
  */
 void
 ngx_http_gonsters_machines_redis_lost(ngx_http_request_t *r,
@@ -297,8 +299,8 @@ ngx_http_gonsters_machines_redis_lost(ngx_http_request_t *r,
 
         ngx_http_gonsters_event(r, r->connection->log, NGX_LOG_WARN,
                                 "gonsters.machines.cache",
-                                "Redis connection lost, initiating "
-                                "self-healing retry", ctx);
+                                "Machine cache read failed, answering "
+                                "from PostgreSQL", ctx);
     }
 }
 

@@ -566,13 +566,11 @@ ngx_http_gonsters_machine_handler(ngx_http_request_t *r)
     rc = ngx_http_gonsters_machines_path_id(r, &ctx->id, &raw);
 
     if (rc == NGX_DECLINED) {
-        if (r->method == NGX_HTTP_DELETE) {
-            rc = ngx_http_discard_request_body(r);
-            if (rc != NGX_OK) {
-                return rc;
-            }
+        /* the body is not read: discarded, so the connection stays usable */
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
-        /* a PATCH body is discarded by the finalization */
         return ngx_http_gonsters_machine_bad_id(r, &raw);
     }
 

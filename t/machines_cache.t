@@ -232,9 +232,9 @@ ok(wait_until(10 * $scale, sub {
 is_deeply(names(), \@want, 'Redis resumed: a cached answer is right');
 
 my @events = map { eval { decode_json($_) } || () } split /\n/, read_file($t->prefix . '/logs/events.log');
-my ($warn) = grep { $_->{level} eq 'WARNING' && $_->{message} =~ /^Redis connection lost/ } @events;
-ok($warn, 'the seed\'s WARNING event was logged');
-is($warn->{logger}, 'gonsters.machines.cache', '... its logger');
+my ($warn) = grep { $_->{level} eq 'WARNING' && $_->{logger} eq 'gonsters.machines.cache'
+                   && $_->{message} eq 'Machine cache read failed, answering from PostgreSQL' } @events;
+ok($warn, 'the seed\'s WARNING event was logged by the cache');
 is($warn->{context}{service}, 'redis', '... service');
 is($warn->{context}{fallback_action}, 'query_from_postgresql', '... fallback_action');
 is($warn->{context}{backoff_strategy}, 'exponential', '... backoff_strategy');
