@@ -26,6 +26,8 @@ Gonsters is running; logs and data are under $run.
         | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
     curl -s http://127.0.0.1:$GONSTERS_NGINX_PORT/api/v1/auth/me \\
         -H "Authorization: Bearer \$token"
+    curl -s 'http://127.0.0.1:$GONSTERS_NGINX_PORT/api/v1/data/machines?status=active&limit=5' \\
+        -H "Authorization: Bearer \$token"
   PostgreSQL: psql -h 127.0.0.1 -p $GONSTERS_PG_PORT -U gonsters gonsters
   InfluxDB:   curl -sG http://127.0.0.1:$GONSTERS_INFLUX_PORT/query \\
                    --data-urlencode 'q=SHOW RETENTION POLICIES ON gonsters'
