@@ -161,3 +161,7 @@ echo "list cache hits during the cached runs: $((hits1 - hits0))"
 echo "(target: cached list / return 200 >= 0.5)"
 echo
 registry "one machine (PostgreSQL)" "$base/bench/machines_uncached?$one" "$base/bench/one.json"
+
+# the MQTT worker: publish -> InfluxDB against the broker's own delivery
+# rate, its peak RSS, and a run with InfluxDB stopped in the middle
+scripts/bench-worker.sh "$run"

@@ -362,6 +362,15 @@ sub alerts {
 }
 
 
+# ---- --check --------------------------------------------------------------------------
+
+{
+    my $out = `$w->{bin} --check -c $w->{conf} 2>/dev/null`;
+    is($? >> 8, 0, '--check: healthy while running') or diag($out);
+    like($out, qr/^healthy$/m, '--check says so');
+}
+
+
 # ---- clean stop ---------------------------------------------------------------------
 
 {
@@ -371,6 +380,12 @@ sub alerts {
     my ($ok, $bad) = $w->log_records;
     is(scalar @$bad, 0, 'every log line is a JSON record')
         or diag(join "\n", @$bad[0 .. ($#$bad < 4 ? $#$bad : 4)]);
+
+    # the last metrics file says "not connected" (written at exit), and it
+    # grows old
+    my $out = `$w->{bin} --check -c $w->{conf} 2>/dev/null`;
+    is($? >> 8, 1, '--check: unhealthy once stopped') or diag($out);
+    like($out, qr/not connected to the MQTT broker/, '--check says why');
 }
 
 done_testing();

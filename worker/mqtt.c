@@ -794,6 +794,8 @@ wk_mqtt_shutdown(wk_mqtt_t *m)
 
     wk_mqtt_publish_offline(m);
     wk_mqtt_disconnect(m);
+
+    atomic_store(&m->metrics->mqtt_connected, 0);
 }
 
 

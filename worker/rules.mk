@@ -58,20 +58,50 @@ $(BUILD)/worker/fuzz/libfuzzer_config: $(WORKER_FUZZ_DEPS)
 	$(FUZZ_CC) $(GN_CFLAGS) $(FUZZ_FLAGS) -Iworker -Ifuzz -o $@ \
 	    $(WORKER_FUZZ_SRCS)
 
-unit-worker: $(WORKER_TESTS) $(BUILD)/worker/fuzz/replay_config
+WORKER_FUZZ_RECORDS_SRCS := worker/tests/fuzz_records.c worker/writer.c \
+    worker/pgq.c worker/spool.c worker/log.c worker/influx.c worker/alerts.c \
+    worker/registry.c worker/metrics.c worker/mqtt.c worker/config.c
+WORKER_FUZZ_RECORDS_LIBS := -lpaho-mqtt3a -lcurl -lpq $(GN_COMMON_LIBS) -lpthread
+
+$(BUILD)/worker/fuzz/replay_records: $(WORKER_FUZZ_RECORDS_SRCS) \
+        $(wildcard worker/*.h) fuzz/replay.c fuzz/gn_fuzz.h \
+        $(BUILD)/libgonsters_common_san.a
+	@mkdir -p $(@D)
+	$(CC) $(GN_CFLAGS) $(SAN_FLAGS) -Iworker -Ifuzz -I/usr/include/postgresql \
+	    -o $@ $(WORKER_FUZZ_RECORDS_SRCS) fuzz/replay.c \
+	    $(BUILD)/libgonsters_common_san.a $(WORKER_FUZZ_RECORDS_LIBS)
+
+$(BUILD)/worker/fuzz/libfuzzer_records: $(WORKER_FUZZ_RECORDS_SRCS) \
+        $(wildcard worker/*.h) fuzz/gn_fuzz.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(GN_CFLAGS) $(FUZZ_FLAGS) -Iworker -Ifuzz \
+	    -I/usr/include/postgresql -o $@ $(WORKER_FUZZ_RECORDS_SRCS) \
+	    $(GN_COMMON_SRCS) $(WORKER_FUZZ_RECORDS_LIBS)
+
+unit-worker: $(WORKER_TESTS) $(BUILD)/worker/fuzz/replay_config \
+             $(BUILD)/worker/fuzz/replay_records
 	@set -e; for t in $(WORKER_TESTS); do \
 	    echo "unit-worker: $$t"; \
 	    UBSAN_OPTIONS=print_stacktrace=1 $$t; \
 	done
 	UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(BUILD)/worker/fuzz/replay_config worker/tests/corpus/config
+	UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(BUILD)/worker/fuzz/replay_records worker/tests/corpus/records
 
-fuzz-worker: $(BUILD)/worker/fuzz/libfuzzer_config
+fuzz-worker: $(BUILD)/worker/fuzz/libfuzzer_config \
+             $(BUILD)/worker/fuzz/libfuzzer_records
 	mkdir -p $(BUILD)/worker/fuzz/corpus
 	cp -R worker/tests/corpus/config/. $(BUILD)/worker/fuzz/corpus/
 	$(BUILD)/worker/fuzz/libfuzzer_config -max_total_time=$(FUZZ_SECONDS) \
 	    -print_final_stats=1 -dict=worker/tests/config.dict \
 	    -artifact_prefix=$(BUILD)/worker/fuzz/crash-config- \
 	    $(BUILD)/worker/fuzz/corpus
+	mkdir -p $(BUILD)/worker/fuzz/corpus-records
+	cp -R worker/tests/corpus/records/. $(BUILD)/worker/fuzz/corpus-records/
+	$(BUILD)/worker/fuzz/libfuzzer_records -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/worker/fuzz/crash-records- \
+	    $(BUILD)/worker/fuzz/corpus-records
 
 .PHONY: unit-worker fuzz-worker

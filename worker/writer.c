@@ -18,6 +18,7 @@
 #define WK_WRITER_LOGGER     "worker.writer"
 #define WK_WRITER_RETRY_MIN  100        /* ms, first backoff */
 #define WK_STATUS_MAX        32
+#define WK_WRITER_NAP_MS     5          /* poll period with a batch open */
 
 
 static const char *const  wk_statuses[] = {
@@ -818,7 +819,18 @@ wk_writer_run(void *arg)
             wait = 0;
         }
 
-        rc = wk_spool_next(w->spool, &w->cur, &rec, (int) wait);
+        /*
+         * With a batch open, poll in short naps instead of being woken by
+         * every append: one wakeup per message costs a context switch per
+         * message, on the cores paho and the broker need
+         */
+        rc = wk_spool_next(w->spool, &w->cur, &rec,
+                           w->has_end ? 0 : (int) wait);
+
+        if (rc == 0 && w->has_end && wait > 0) {
+            wk_sleep_ms(wait < WK_WRITER_NAP_MS ? wait : WK_WRITER_NAP_MS);
+            continue;
+        }
 
         if (rc < 0) {
             /* a damaged record (disk trouble): skip the rest of its
