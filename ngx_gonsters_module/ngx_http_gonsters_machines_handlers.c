@@ -421,14 +421,9 @@ ngx_http_gonsters_machines_select(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the filters were decoded into NUL-terminated buffers; a NUL inside
-     * one (%00) would cut it: such a value can match no row */
+    /* NUL-terminated, without NUL inside (the query parser refuses it) */
     for (i = 0; i < GN_MQ_N; i++) {
         values[i] = (const char *) ctx->q.filter[i].data;
-
-        if (values[i] && ngx_strlen(values[i]) != ctx->q.filter[i].len) {
-            values[i] = "\x01no such value";
-        }
     }
 
     values[3] = ngx_http_gonsters_users_number(r, ctx->q.limit);

@@ -287,6 +287,14 @@ ngx_http_gonsters_machines_filter(ngx_http_gonsters_list_query_t *q,
         return;
     }
 
+    /* no stored value holds one (bodies refuse \u0000), and PostgreSQL
+     * parameters are C strings */
+    if (ngx_strlchr(v->data, v->data + v->len, '\0')) {
+        ngx_http_gonsters_param_error(errs, name,
+                                      "must not contain NUL characters", v);
+        return;
+    }
+
     chars = ngx_http_gonsters_utf8_length(v);
 
     if (max == 0 ? !ngx_http_gonsters_machines_valid_status(v)

@@ -286,6 +286,7 @@ is_400_param('status=running', 'status',
 is_400_param('location=', 'location', 'must be 1 to 500 characters', '', 'empty location');
 is_400_param('location=' . ('x' x 501), 'location', 'must be 1 to 500 characters', 'x' x 501, 'location too long');
 is_400_param('sensor_type=%FF', 'sensor_type', 'must be valid UTF-8', "\x{fffd}", 'invalid UTF-8 (reported as U+FFFD)');
+is_400_param('location=a%00b', 'location', 'must not contain NUL characters', "a\x{0}b", 'a NUL in a filter');
 is_400_param('colour=red', 'query', 'Unknown parameter. Known: location, status, sensor_type, limit, offset',
              'colour', 'unknown parameter');
 $res = api(GET => '/api/v1/data/machines?limit=0&offset=-2&status=x');
