@@ -9,6 +9,7 @@
 #include "ngx_http_gonsters_ingest.h"
 
 
+static ngx_int_t ngx_http_gonsters_ingest_init_process(ngx_cycle_t *cycle);
 static void *ngx_http_gonsters_ingest_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_ingest_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -123,7 +124,7 @@ ngx_module_t  ngx_http_gonsters_ingest_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_gonsters_ingest_init_process, /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -140,6 +141,15 @@ ngx_http_gonsters_ingest_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_gonsters_ingest_read(r);
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_ingest_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gonsters_ingest_json_hooks();
+
+    return NGX_OK;
 }
 
 

@@ -88,6 +88,8 @@ typedef struct {
 
 /* ngx_http_gonsters_ingest_body.c */
 ngx_int_t ngx_http_gonsters_ingest_read(ngx_http_request_t *r);
+/* cJSON allocates from a request pool while an ingest body is parsed */
+void ngx_http_gonsters_ingest_json_hooks(void);
 
 /* ngx_http_gonsters_ingest_line.c */
 ngx_int_t ngx_http_gonsters_ingest_resolve(ngx_http_request_t *r,
