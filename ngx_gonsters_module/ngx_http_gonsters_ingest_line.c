@@ -179,10 +179,18 @@ ngx_http_gonsters_ingest_lines(ngx_http_request_t *r,
             continue;
         }
 
-        len = 0;
-        for (j = 0; j < m->nreadings; j++) {
-            len += gn_reading_line_len(&s, &m->readings[j]);
-        }
+        /*
+         * A bound rather than gn_reading_line_len() of each reading, which
+         * would format every number twice: the series part, and at most
+         * every field with the longest number and a 20-digit time.
+         */
+        len = m->nreadings
+              * (sizeof(GN_MEASUREMENT ",location=,machine_id=,sensor_type=")
+                 + gn_lp_escape_tag_len(s.location, s.location_len)
+                 + GN_UUID_LEN
+                 + gn_lp_escape_tag_len(s.sensor_type, s.sensor_type_len)
+                 + GN_FIELD_N * (sizeof(",temperature=") + GN_LP_DOUBLE_MAX)
+                 + sizeof(" -9223372036854775808\n"));
 
         b = ngx_create_temp_buf(r->pool, len);
         cl = ngx_alloc_chain_link(r->pool);

@@ -45,6 +45,13 @@ location = /bench/jwt {
     gonsters_auth jwt;
     gonsters_endpoint health;
 }
+# the history endpoint with a debug log: the InfluxQL it sends, for the
+# baseline that sends the same text straight to InfluxDB
+location /bench/history/ {
+    error_log $run/history-debug.log debug;
+    gonsters_auth jwt;
+    gonsters_endpoint history;
+}
 CONF
 kill -HUP "$(cat "$run/pids/nginx.pid")"
 for _ in $(seq 1 50); do
@@ -161,6 +168,71 @@ echo "list cache hits during the cached runs: $((hits1 - hits0))"
 echo "(target: cached list / return 200 >= 0.5)"
 echo
 registry "one machine (PostgreSQL)" "$base/bench/machines_uncached?$one" "$base/bench/one.json"
+
+# ---- telemetry ingest: readings per second through nginx (JWT, validation,
+# registry lookup, line protocol, write) against the same points posted as
+# line protocol straight to InfluxDB's /write, same concurrency, same bodies
+tele=$run/telemetry
+mkdir -p "$tele"
+scripts/bench_telemetry.pl machines 100 bench > "$tele/ids"
+scripts/bench_telemetry.pl bodies "$tele" "$tele/ids" 20
+influx=http://127.0.0.1:$GONSTERS_INFLUX_PORT
+
+posts() {   # url ext [header] -> requests per second (fails on non-2xx)
+    local out
+    out=$(wrk -t2 -c8 -d"${seconds}s" -s scripts/bench_post.lua \
+              -H 'Content-Type: application/json' ${3:+-H "$3"} "$1" -- "$tele" 20 "$2")
+    if grep -q 'Non-2xx' <<< "$out"; then
+        echo "bench: $1 answered errors:" >&2; echo "$out" >&2; exit 1
+    fi
+    awk '/^Requests\/sec:/ { print $2 }' <<< "$out"
+}
+
+b1=$(posts "$influx/write?db=gonsters&precision=ns" lp)
+a1=$(posts "$base/api/v1/data/ingest" json "Authorization: Bearer $token")
+b2=$(posts "$influx/write?db=gonsters&precision=ns" lp)
+a2=$(posts "$base/api/v1/data/ingest" json "Authorization: Bearer $token")
+awk -v a1="$a1" -v a2="$a2" -v b1="$b1" -v b2="$b2" 'BEGIN {
+    printf "ingest, batches of 100 machines x 10 readings, wrk -t2 -c8\n"
+    printf "%-28s %10.0f readings/s   (runs %.0f, %.0f)\n", "POST /api/v1/data/ingest", (a1 + a2) * 500, a1 * 1000, a2 * 1000
+    printf "%-28s %10.0f readings/s   (runs %.0f, %.0f)\n", "InfluxDB /write (same lines)", (b1 + b2) * 500, b1 * 1000, b2 * 1000
+    printf "ratio ingest / InfluxDB /write = %.3f   (target >= 0.8)\n\n", (a1 + a2) / (b1 + b2)
+}'
+
+
+# ---- history latency over 30 days of 100 machines (a point every 5 min),
+# against the same InfluxQL sent straight to InfluxDB, one request at a time
+points=$(scripts/bench_telemetry.pl seed "$tele/ids" 30 300)
+machine=$(sed -n 42p "$tele/ids")
+now=$(date -u +%s)
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+end=$(iso "$now")
+rounds=${BENCH_HISTORY_ROUNDS:-300}
+echo "history latency, $points points seeded, $rounds sequential requests per side (interleaved)"
+
+history() {     # label start interval
+    local args q=() line
+    args="start_time=$2&end_time=$end&interval=$3"
+    : > "$run/history-debug.log"
+    curl -sf -o /dev/null -H "Authorization: Bearer $token" \
+         "$base/bench/history/$machine?$args" || { echo "bench: history failed"; exit 1; }
+    while IFS= read -r line; do
+        q+=("$line")
+    done < <(sed -n 's/.*gonsters: history\( tier\)\?: \(SELECT .*\)$/\2/p' \
+                 "$run/history-debug.log" | sed 's/, client: .*//')
+    [ "${#q[@]}" -gt 0 ] || { echo "bench: no InfluxQL in the debug log"; exit 1; }
+    scripts/bench_telemetry.pl latency "$rounds" "$token" \
+        "$base/api/v1/data/machine/$machine?$args" "${q[@]}" \
+    | awk -v l="$1" -v n="${#q[@]}" '{
+        printf "%-16s nginx p50 %6.2f ms p99 %6.2f ms | InfluxDB (%d queries) p50 %6.2f ms p99 %6.2f ms | overhead p50 %+.0f%% p99 %+.0f%%\n",
+               l, $1, $2, n, $3, $4, ($1 / $3 - 1) * 100, ($2 / $4 - 1) * 100
+    }'
+}
+
+history "24 h raw" "$(iso $((now - 86400)))" raw
+history "7 d hourly" "$(iso $((now - 7 * 86400)))" 1h
+history "30 d daily" "$(iso $((now - 30 * 86400)))" 1d
+echo "(target: overhead <= 20%)"
 
 # the MQTT worker: publish -> InfluxDB against the broker's own delivery
 # rate, its peak RSS, and a run with InfluxDB stopped in the middle
