@@ -143,7 +143,52 @@ ngx_http_gonsters_history_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->pending = 1;
+
+    /*
+     * The first InfluxDB query needs only the id: it runs while the
+     * registry answers (an unknown machine costs one query for nothing,
+     * every known one a round trip less).
+     */
+    if (ngx_http_gonsters_history_query(r, ctx) == NGX_DONE) {
+        ctx->pending++;
+
+    } else {
+        ctx->first_failed = 1;
+    }
+
     return NGX_DONE;
+}
+
+
+/* the registry lookup or the first query is done: the last one goes on */
+ngx_int_t
+ngx_http_gonsters_history_join(ngx_http_request_t *r,
+    ngx_http_gonsters_history_ctx_t *ctx)
+{
+    ngx_str_t  id;
+
+    if (--ctx->pending) {
+        return NGX_DONE;
+    }
+
+    if (ctx->machine_rc != NGX_OK) {
+        return ngx_http_gonsters_send_unavailable(r,
+                                                  NGX_HTTP_GONSTERS_POSTGRES,
+                                                  ctx->machine_status);
+    }
+
+    if (ctx->machine.id.len == 0) {
+        id.data = ctx->id;
+        id.len = GN_UUID_LEN;
+        return ngx_http_gonsters_history_not_found(r, &id);
+    }
+
+    if (ctx->first_failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_gonsters_history_first_answer(r, ctx);
 }
 
 
@@ -154,21 +199,12 @@ ngx_http_gonsters_history_machine(ngx_http_request_t *r, ngx_int_t rc,
 {
     ngx_http_gonsters_history_ctx_t  *ctx = data;
 
-    ngx_str_t  id;
+    ctx->machine_rc = rc;
+    ctx->machine_status = status;
 
-    if (rc != NGX_OK) {
-        return ngx_http_gonsters_send_unavailable(r,
-                                                  NGX_HTTP_GONSTERS_POSTGRES,
-                                                  status);
+    if (rc == NGX_OK) {
+        ctx->machine = machines[0];
     }
 
-    if (machines[0].id.len == 0) {
-        id.data = ctx->id;
-        id.len = GN_UUID_LEN;
-        return ngx_http_gonsters_history_not_found(r, &id);
-    }
-
-    ctx->machine = machines[0];
-
-    return ngx_http_gonsters_history_query(r, ctx);
+    return ngx_http_gonsters_history_join(r, ctx);
 }

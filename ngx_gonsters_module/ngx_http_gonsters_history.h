@@ -90,6 +90,15 @@ typedef struct {
 
     ngx_http_gonsters_machine_t   machine;
 
+    /* the registry lookup and the first InfluxDB query run at once */
+    ngx_uint_t                    pending;
+    ngx_int_t                     machine_rc;
+    ngx_http_gonsters_backend_status_e  machine_status;
+    ngx_uint_t                    first_failed;
+    ngx_http_gonsters_backend_status_e  first_status;
+    ngx_uint_t                    first_http_status;
+    ngx_str_t                     first_body;
+
     /* the plan: a tier segment [tier_from, tier_to) between raw head
      * [start, tier_from) and raw tail [tier_to, end] */
     ngx_uint_t                    tiered;
@@ -112,8 +121,11 @@ ngx_int_t ngx_http_gonsters_history_params(ngx_http_request_t *r,
 ngx_int_t ngx_http_gonsters_history_bad_params(ngx_http_request_t *r,
     ngx_http_gonsters_history_ctx_t *ctx);
 
-/* ngx_http_gonsters_history_query.c */
+/* ngx_http_gonsters_history_query.c: the first query (NGX_DONE when
+ * started), and what follows when it and the registry lookup are done */
 ngx_int_t ngx_http_gonsters_history_query(ngx_http_request_t *r,
+    ngx_http_gonsters_history_ctx_t *ctx);
+ngx_int_t ngx_http_gonsters_history_first_answer(ngx_http_request_t *r,
     ngx_http_gonsters_history_ctx_t *ctx);
 /* the InfluxQL of the first call, and of the second (tier page); exposed
  * for `make bench`, which sends the same text straight to InfluxDB */
@@ -133,6 +145,8 @@ void ngx_http_gonsters_history_format_time(int64_t ns, u_char *buf,
 /* ngx_http_gonsters_history.c: the endpoint (also GET of the machine
  * endpoint, which owns /api/v1/data/machine/{id}) */
 ngx_int_t ngx_http_gonsters_history_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_gonsters_history_join(ngx_http_request_t *r,
+    ngx_http_gonsters_history_ctx_t *ctx);
 
 
 extern ngx_module_t  ngx_http_gonsters_history_module;

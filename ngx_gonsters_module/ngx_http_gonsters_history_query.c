@@ -270,11 +270,30 @@ ngx_http_gonsters_history_first_done(ngx_http_request_t *r,
 {
     ngx_http_gonsters_history_ctx_t  *ctx = data;
 
-    u_char                    *p;
-    ngx_int_t                  rc;
-    ngx_str_t                  q;
-    ngx_uint_t                 lo, hi, n;
-    ngx_http_gonsters_rows_t   count, *rows[3];
+    /* the body is in r->pool */
+    ctx->first_status = res->status;
+    ctx->first_http_status = res->http_status;
+    ctx->first_body = res->body;
+
+    return ngx_http_gonsters_history_join(r, ctx);
+}
+
+
+ngx_int_t
+ngx_http_gonsters_history_first_answer(ngx_http_request_t *r,
+    ngx_http_gonsters_history_ctx_t *ctx)
+{
+    u_char                               *p;
+    ngx_int_t                             rc;
+    ngx_str_t                             q;
+    ngx_uint_t                            lo, hi, n;
+    ngx_http_gonsters_rows_t              count, *rows[3];
+    ngx_http_gonsters_influxdb_result_t   first, *res;
+
+    res = &first;
+    first.status = ctx->first_status;
+    first.http_status = ctx->first_http_status;
+    first.body = ctx->first_body;
 
     if (res->status != NGX_HTTP_GONSTERS_BACKEND_OK) {
         return ngx_http_gonsters_history_failed(r, res);

@@ -20,7 +20,7 @@ use Gonsters::Telemetry qw(telemetry_conf token machine influx_query influx_rows
                            ingest_body iso ns_now post_ingest);
 
 my $json = JSON::PP->new->canonical->utf8;
-my $t = Gonsters::Test->new->write_config(telemetry_conf())->run;
+my $t = Gonsters::Test->new->write_config(telemetry_conf(influx_timeout => '2s'))->run;
 
 my $S = 1_000_000_000;
 my $H = 3600 * $S;
@@ -290,6 +290,19 @@ is(http(GET => $t->url("/api/v1/data/machine/$m?$q0"),
 is(http(GET => $t->url("/api/v1/data/machine/$m?$q0"))->{status}, 401, 'without a token: 401');
 is(http(POST => $t->url("/api/v1/data/machine/$m?$q0"),
         { headers => { Authorization => 'Bearer ' . token() } })->{status}, 405, 'POST: 405');
+
+
+# ---- InfluxDB stalled: 503 with Retry-After; back: 200 -------------------------------------
+
+Gonsters::Test::stall('influxdb');
+$res = history("$q0&interval=1h");
+Gonsters::Test::resume('influxdb');
+is($res->{status}, 503, 'InfluxDB stalled: 503');
+ok($res->{headers}{'retry-after'}, '... with Retry-After');
+ok(Gonsters::Test::wait_until(10, sub { history("$q0&interval=1h")->{status} == 200 }),
+   'InfluxDB back: 200');
+is(differ((json_body(history("$q0&interval=1h&limit=10000")) || {})->{data}, expect($start, $now, '1h', @F), @F), '',
+   '... the same answer');
 
 $t->stop;
 
