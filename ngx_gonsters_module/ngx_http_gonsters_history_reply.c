@@ -156,7 +156,11 @@ ngx_http_gonsters_history_parse(ngx_http_request_t *r, ngx_str_t *body,
         return NGX_ERROR;
     }
 
+    /* the tree in r->pool: no malloc per node, freed with the request */
+    ngx_http_gonsters_json_pool(r->pool);
     root = cJSON_ParseWithLength((char *) text.data, text.len);
+    ngx_http_gonsters_json_pool(NULL);
+
     if (root == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "gonsters: history: influxdb answer is not JSON");
@@ -187,8 +191,6 @@ ngx_http_gonsters_history_parse(ngx_http_request_t *r, ngx_str_t *body,
             break;
         }
     }
-
-    cJSON_Delete(root);
 
     return rc;
 }

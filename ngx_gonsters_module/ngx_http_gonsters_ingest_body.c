@@ -234,6 +234,15 @@ ngx_http_gonsters_ingest_json_free(void *p)
 }
 
 
+/* cJSON's allocations go to pool until called again with NULL: trees made
+ * meanwhile must not be given to cJSON_Delete() (the pool frees them) */
+void
+ngx_http_gonsters_json_pool(ngx_pool_t *pool)
+{
+    ngx_http_gonsters_ingest_json_pool = pool;
+}
+
+
 static void
 ngx_http_gonsters_ingest_destroy_pool(void *data)
 {
