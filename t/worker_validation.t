@@ -3,7 +3,8 @@
 # gonsters-worker: a corpus of bad messages becomes dead-letter rows with
 # reasons and the worker keeps running; status messages update
 # machine_metadata.status; readings beyond the thresholds become alerts
-# (table and factory/{f}/alerts); a threshold change applies without a
+# (table and factory/{f}/alerts); a threshold change through the config
+# API (POST /api/v1/config/update of the stack's nginx) applies without a
 # restart; the registry follows NOTIFY gonsters_machines; PostgreSQL down
 # does not stop telemetry, and the queued writes arrive afterwards.
 # Real mosquitto, InfluxDB and PostgreSQL of the test stack.
@@ -18,7 +19,8 @@ use POSIX qw(WIFEXITED WEXITSTATUS);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use Gonsters::Test qw(env_or_bail psql read_file resume stall wait_until);
+use Gonsters::Test qw(env_or_bail hs256_token http psql read_file resume stall
+                      wait_until);
 use Gonsters::Worker qw(new_machine influx_count influx_query iso_ms
                         publish_one);
 
@@ -32,6 +34,9 @@ my $factory = "tv-$$";
 my $m1 = new_machine("t-val-$tag-1", $factory, location => 'Hall 7');
 my $m2 = new_machine("t-val-$tag-2", $factory);
 
+# (the stack's own worker takes these messages too, in its own share
+# group, with the same settings and thresholds: what it stores is the same
+# rows, deduplicated by their keys; dead letters are counted per worker)
 my $w = Gonsters::Worker->new(group => "t-val-$$");
 my $wid = $w->id;
 ok($w->start, 'worker subscribed');
@@ -105,7 +110,7 @@ my @corpus = (
                   . '"temperature":1e999}', 'invalid_payload',
       'infinite number' ],
     [ topic($m1), '{"timestamp":"2025-01-01T00:00:00Z","sensor_type":"t",'
-                  . '"pad":"' . ('x' x 2000) . '","temperature":1}',
+                  . '"pad":"' . ('x' x 5000) . '","temperature":1}',
       'payload_too_large', 'oversized payload' ],
     [ topic($unknown), reading(temperature => 20), 'unknown_machine',
       'unknown machine' ],
@@ -193,14 +198,34 @@ ok(wait_until(20, sub {
 
 # ---- alerts ----------------------------------------------------------------------
 
+# thresholds change through the config API of the stack's nginx (POST
+# /api/v1/config/update: the row, and sql/008's trigger notifies
+# gonsters_config), as a Management user with a token of the stack's key
+my $api_token;
+
 sub set_threshold {
     my ($name, $value) = @_;
-    # what POST /api/v1/config/update does: the row, then NOTIFY
-    # gonsters_config (sql/008's trigger once it is there)
-    psql("UPDATE system_config SET setting_value = '$value' "
-         . "WHERE setting_name = '$name'");
-    psql("SELECT pg_notify('gonsters_config', json_build_object("
-         . "'setting', '$name', 'value', '$value')::text)");
+    unless ($api_token) {
+        my $user = "t_val_mgmt_$$";
+        my ($row) = psql("INSERT INTO users (username, email, password_hash, "
+                         . "role) VALUES ('$user', '$user\@test.example', "
+                         . "'x', 'Management') RETURNING id");
+        $api_token = hs256_token(read_file(env_or_bail(
+            'GONSTERS_JWT_SECRET_FILE')), {
+            sub => $row->[0], username => $user, role => 'Management',
+            permissions => [qw(read:config write:config)],
+            iss => 'gonsters-backend-api', aud => 'gonsters-dashboard',
+            iat => time, exp => time + 3600, jti => "t-val-$$",
+            type => 'access' });
+    }
+    my $port = env_or_bail('GONSTERS_NGINX_PORT');
+    my $res = http(POST => "http://127.0.0.1:$port/api/v1/config/update", {
+        headers => { Authorization => "Bearer $api_token",
+                     'Content-Type' => 'application/json' },
+        content => encode_json({ setting_name => $name,
+                                 setting_value => $value }) });
+    is($res->{status}, 200, "config API: $name = $value")
+        or diag($res->{content});
 }
 
 sub alerts {
@@ -274,12 +299,13 @@ sub alerts {
 # ---- PostgreSQL down: telemetry goes on, the queue waits -------------------------
 
 {
-    my $before = influx_count($w->db);
     stall('postgres');
     ok(publish_one(topic($m2), reading(temperature => 62)),
        'reading while PostgreSQL is stalled');
+    my $at = $ts_ms;
     ok(publish_one(topic($m2), 'broken'), 'bad message while it is stalled');
-    my $ok = wait_until(20, sub { influx_count($w->db) == $before + 1 });
+    my $ok = wait_until(20, sub {
+        influx_count($w->db, "machine_id = '$m2' AND time = ${at}ms") == 1 });
     resume('postgres');
     ok($ok, 'the reading reached InfluxDB while PostgreSQL was stalled');
     ok(wait_until(30, sub {

@@ -62,7 +62,6 @@ sub new {
         last_seen_interval_ms => 200,
         inactivity_check_s    => 1,
         metrics_interval_ms   => 200,
-        payload_max_bytes     => 1024,
         %{ $opt{conf} || {} },
     );
     $self->{conf} = write_file("$self->{dir}/worker.conf",
