@@ -4,9 +4,11 @@
  *
  *   ngx_http_gonsters_machines.c          directives, the module, the
  *                                         per-worker state
- *   ngx_http_gonsters_machines_cache.c    Redis cache-aside: keys, the
- *                                         batch resolve API, invalidation
- *                                         with retries, the list cache
+ *   ngx_http_gonsters_machines_cache.c    Redis cache-aside: keys, puts,
+ *                                         the list cache, the node's
+ *                                         shared state
+ *   ngx_http_gonsters_machines_resolve.c  the batch resolve API
+ *   ngx_http_gonsters_machines_invalidate.c  invalidation with retries
  *   ngx_http_gonsters_machines_touch.c    last_seen in batches
  *   ngx_http_gonsters_machines_parse.c    bodies and query arguments
  *   ngx_http_gonsters_machines_handlers.c the REST endpoints
@@ -37,6 +39,7 @@
 
 
 #include "ngx_http_gonsters_module.h"
+#include <hiredis/hiredis.h>
 
 
 /* one machine; strings in r->pool, NUL-terminated */
@@ -131,6 +134,11 @@ typedef struct {
     GN_MACHINE_TS(m ".updated_at") " AS updated_at) gn_m)::text"
 
 
+#define GN_MACHINE_KEY           "gonsters:machine:"
+#define GN_MACHINES_VERSION_KEY  "gonsters:machines:version"
+#define GN_MACHINES_LIST_KEY     "gonsters:machines:list:"
+
+
 /* ngx_http_gonsters_machines_cache.c */
 
 /* "gonsters:machine:<id>" into pool, the id lower-cased */
@@ -167,8 +175,16 @@ ngx_int_t ngx_http_gonsters_machines_list_get(ngx_http_request_t *r,
 void ngx_http_gonsters_machines_list_put(ngx_http_request_t *r,
     ngx_str_t *version, ngx_str_t *args, ngx_str_t *body);
 
-/* the node's shared state of failed invalidations (postconfiguration) */
+/* the node's shared state of failed invalidations (postconfiguration);
+ * this worker's slot in it */
 ngx_int_t ngx_http_gonsters_machines_init_zone(ngx_conf_t *cf);
+void ngx_http_gonsters_machines_slot(ngx_uint_t failed);
+/* the done callback of a call whose outcome does not matter */
+void ngx_http_gonsters_machines_ignore(
+    ngx_http_gonsters_backend_status_e status, redisReply *reply, void *data);
+
+/* ngx_http_gonsters_machines_invalidate.c */
+ngx_uint_t ngx_http_gonsters_machines_invalidation_failed(void);
 /* the worker's invalidation retries and delayed second deletes */
 void ngx_http_gonsters_machines_cache_init(ngx_cycle_t *cycle);
 void ngx_http_gonsters_machines_cache_exit(ngx_cycle_t *cycle);
