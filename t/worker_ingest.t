@@ -127,6 +127,35 @@ sub topic { "factory/$factory/machine/$_[0]/telemetry" }
 }
 
 
+# ---- SIGTERM while InfluxDB and PostgreSQL are stalled -------------------------
+
+{
+    my $w = Gonsters::Worker->new(group => "t-term-$$",
+                                  influx_db => "t_worker_term_$$");
+    ok($w->start, 'worker subscribed');
+    my $base = int(time * 1000) - 1_200_000;
+    ok(publish_lines(topic($machines[0]), payloads($base, 50, 0),
+                     "$w->{dir}/term.txt", 1), '50 messages published');
+    stall('influxdb');
+    stall('postgres');
+    ok(publish_lines(topic($machines[1]), payloads($base, 50, 0),
+                     "$w->{dir}/term2.txt", 1),
+       '50 more while InfluxDB and PostgreSQL are stalled');
+    my $st = $w->stop;
+    resume('influxdb');
+    resume('postgres');
+    ok(defined $st && WIFEXITED($st) && WEXITSTATUS($st) == 0,
+       'SIGTERM with both stalled: exit 0 (no hang on a stopped backend)');
+    like(read_file($w->logfile), qr/records left in the spool/,
+         'and says what it left in the spool');
+    ok($w->start, 'started again');
+    my $got = 0;
+    wait_until(60, sub { ($got = influx_count($w->db)) >= 100 });
+    is($got, 100, 'all 100 points stored after the restart');
+    $w->stop;
+}
+
+
 # ---- two workers, one group ---------------------------------------------------
 
 {

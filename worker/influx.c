@@ -71,6 +71,18 @@ wk_influx_url(wk_influx_t *ix, char *dst, size_t size, const char *path,
 }
 
 
+static int
+wk_influx_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+    wk_influx_t  *ix = ctx;
+
+    (void) dltotal; (void) dlnow; (void) ultotal; (void) ulnow;
+
+    return ix->abort_check && ix->abort_check(ix->abort_ctx);
+}
+
+
 int
 wk_influx_init(wk_influx_t *ix, const wk_config_t *conf, wk_log_t *log)
 {
@@ -109,6 +121,12 @@ wk_influx_init(wk_influx_t *ix, const wk_config_t *conf, wk_log_t *log)
     curl_easy_setopt(ix->curl, CURLOPT_WRITEFUNCTION, wk_influx_body);
     curl_easy_setopt(ix->curl, CURLOPT_WRITEDATA, ix);
     curl_easy_setopt(ix->curl, CURLOPT_HTTPHEADER, ix->headers);
+
+    /* a stalled InfluxDB must not hold up a shutdown for the whole
+     * request timeout: libcurl calls this about once a second */
+    curl_easy_setopt(ix->curl, CURLOPT_XFERINFOFUNCTION, wk_influx_progress);
+    curl_easy_setopt(ix->curl, CURLOPT_XFERINFODATA, ix);
+    curl_easy_setopt(ix->curl, CURLOPT_NOPROGRESS, 0L);
 
     return 0;
 }

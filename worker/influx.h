@@ -33,6 +33,10 @@ typedef struct {
     char                 query_url[WK_CONFIG_URI_MAX + 16];
     char                 query_db_url[WK_CONFIG_URI_MAX + 400];
     long                 status;                /* last HTTP status, 0 */
+
+    /* polled during a request: non-zero aborts it (shutdown) */
+    int                (*abort_check)(void *ctx);
+    void                *abort_ctx;
     char                 error[WK_INFLUX_ERROR_MAX];    /* last error */
     size_t               error_len;
 } wk_influx_t;

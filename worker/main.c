@@ -443,13 +443,15 @@ wk_start_threads(wk_cycle_t *cycle)
 
 
 /* after the MQTT shutdown: nothing arrives any more */
-static void
+/* 0, or -1 when the PostgreSQL thread is stuck (see wk_pg_stop) */
+static int
 wk_stop_threads(wk_cycle_t *cycle)
 {
     int64_t  deadline = wk_now_ms() + WK_DRAIN_MS;
 
     wk_writer_stop(&cycle->writer, deadline);
-    wk_pg_stop(&cycle->pg, deadline);
+
+    return wk_pg_stop(&cycle->pg, deadline);
 }
 
 
@@ -553,7 +555,14 @@ main(int argc, char **argv)
         /* a callback waiting for space must finish before DISCONNECT */
         wk_spool_stop(&cycle->spool);
         wk_mqtt_shutdown(&cycle->mqtt);
-        wk_stop_threads(cycle);
+
+        if (wk_stop_threads(cycle) != 0) {
+            /* the stuck thread still uses the queue: sync, leave as is */
+            (void) wk_spool_sync(&cycle->spool);
+            (void) wk_spool_sync(&cycle->pgq);
+            wk_log0(&cycle->log, WK_LOG_INFO, WK_MAIN_LOGGER, "stopped");
+            _exit(rc);
+        }
 
     } else {
         if (cycle->spools_open) {
@@ -561,7 +570,7 @@ main(int argc, char **argv)
             wk_spool_stop(&cycle->pgq);
         }
         wk_mqtt_shutdown(&cycle->mqtt);
-        wk_stop_threads(cycle);
+        (void) wk_stop_threads(cycle);
     }
 
     wk_cleanup(cycle);

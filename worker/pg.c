@@ -788,6 +788,7 @@ wk_pg_run(void *arg)
     }
 
     wk_pg_disconnect(pg);
+    atomic_store(&pg->done, 1);
 
     return NULL;
 }
@@ -797,6 +798,7 @@ int
 wk_pg_start(wk_pg_t *pg)
 {
     atomic_init(&pg->stop, 0);
+    atomic_init(&pg->done, 0);
 
     if (pthread_create(&pg->thread, NULL, wk_pg_run, pg) != 0) {
         return -1;
@@ -808,16 +810,31 @@ wk_pg_start(wk_pg_t *pg)
 }
 
 
-void
+int
 wk_pg_stop(wk_pg_t *pg, int64_t deadline_ms)
 {
-    (void) deadline_ms;     /* the statement timeout bounds the last pass */
+    struct timespec  ts = { 0, 10000000 };
 
     if (!pg->started) {
-        return;
+        return 0;
     }
 
     atomic_store(&pg->stop, 1);
+
+    /* the statement timeout does not help against a stopped server */
+    while (!atomic_load(&pg->done) && wk_now_ms() < deadline_ms + 2000) {
+        nanosleep(&ts, NULL);
+    }
+
+    if (!atomic_load(&pg->done)) {
+        wk_log0(pg->log, WK_LOG_WARNING, WK_PG_LOGGER,
+                "PostgreSQL does not answer: exiting without it, the queue "
+                "is kept for the next start");
+        return -1;
+    }
+
     pthread_join(pg->thread, NULL);
     pg->started = 0;
+
+    return 0;
 }

@@ -45,6 +45,7 @@ typedef struct {
     pthread_t           thread;
     int                 started;
     atomic_int          stop;
+    atomic_int          done;
 
     wk_spool_pos_t      cur;
     int64_t             retry_ms;
@@ -57,7 +58,11 @@ typedef struct {
 
 int  wk_pg_start(wk_pg_t *pg);
 
-/* one more pass over the queue (bounded by deadline_ms), then join */
-void wk_pg_stop(wk_pg_t *pg, int64_t deadline_ms);
+/*
+ * one more pass over the queue, then join; -1 when the thread is still
+ * blocked at deadline_ms (a stalled PostgreSQL: the queue is durable, the
+ * caller exits without waiting and without freeing what it shares)
+ */
+int wk_pg_stop(wk_pg_t *pg, int64_t deadline_ms);
 
 #endif /* WK_PG_H */

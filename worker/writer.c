@@ -884,6 +884,13 @@ wk_writer_run(void *arg)
 }
 
 
+static int
+wk_writer_abort_check(void *ctx)
+{
+    return wk_writer_expired(ctx);
+}
+
+
 int
 wk_writer_start(wk_writer_t *w)
 {
@@ -897,6 +904,9 @@ wk_writer_start(wk_writer_t *w)
                 "cannot set up the InfluxDB client");
         return -1;
     }
+
+    w->influx.abort_check = wk_writer_abort_check;
+    w->influx.abort_ctx = w;
 
     if (pthread_create(&w->thread, NULL, wk_writer_run, w) != 0) {
         wk_influx_destroy(&w->influx);
