@@ -32,6 +32,9 @@
 
 #define NGX_HTTP_GONSTERS_HISTORY_MAX_LIMIT  10000
 #define NGX_HTTP_GONSTERS_HISTORY_MAX_ERRORS 8
+/* a tail of at most this many buckets lets the tier page come with the
+ * first query */
+#define NGX_HTTP_GONSTERS_HISTORY_TAIL_MAX   16
 
 
 enum {
@@ -111,7 +114,10 @@ typedef struct {
     ngx_http_gonsters_rows_t      tier;
     ngx_http_gonsters_rows_t      head;
     ngx_uint_t                    tier_count;
-    ngx_uint_t                    tier_skip;  /* page rows before tier */
+    ngx_uint_t                    tier_skip;  /* tier rows before those
+                                                 fetched */
+    ngx_uint_t                    tail_max;   /* buckets of the tail */
+    ngx_uint_t                    tier_fetched;  /* by the first query */
 } ngx_http_gonsters_history_ctx_t;
 
 

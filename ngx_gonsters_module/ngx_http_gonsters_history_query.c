@@ -13,10 +13,11 @@
  *              tail  raw aggregate [tier_to, end]     (open windows)
  *              tier  downsampled   [tier_from, tier_to)
  *              head  raw aggregate [start, tier_from) (partial window)
- *           first /query: tail rows, tier count, head rows (tail and head
- *           hold a few buckets at most); then, only when the page reaches
- *           the tier, a second /query for exactly its rows (LIMIT/OFFSET).
- *           Otherwise as 1m.
+ *           one /query: tail rows, tier count, head rows (tail and head
+ *           hold a few buckets at most) and the tier's rows of the page
+ *           (LIMIT/OFFSET widened by the tail's largest size); only when
+ *           end_time is far in the future (a tail of many windows) does the
+ *           tier page wait for a second /query.  Otherwise as 1m.
  * A bucket is the tier's point when the window is whole, and the mean of
  * the raw points otherwise: both are the mean of the same raw values, so
  * the answer equals the aggregate over raw data.
@@ -132,6 +133,30 @@ ngx_http_gonsters_history_plan(ngx_http_request_t *r,
     ctx->tier_to = ngx_min(whole_to, done);
     ctx->tiered = (ctx->tier_from < ctx->tier_to);
     ctx->has_head = (ctx->start < ctx->tier_from);
+
+    /* buckets of [tier_to, end]: the most rows the tail can have */
+    if (ctx->tiered) {
+        ctx->tail_max = (ngx_uint_t) ((gn_tier_floor(ctx->end, interval)
+                                       - ctx->tier_to) / interval + 1);
+    }
+}
+
+
+/* SELECT the selected fields of the tier, newest first, a page of it */
+static u_char *
+ngx_http_gonsters_history_tier_page(u_char *p,
+    ngx_http_gonsters_history_ctx_t *ctx, ngx_uint_t limit, ngx_uint_t offset)
+{
+    p = ngx_cpymem(p, "SELECT ", 7);
+    p = ngx_http_gonsters_history_select(p, ctx, NULL);
+    p = ngx_sprintf(p, " FROM \"%s\".\"" GN_MEASUREMENT "\"",
+                    gn_tiers[ngx_http_gonsters_intervals[ctx->interval].tier]
+                    .rp);
+    p = ngx_http_gonsters_history_where(p, ctx, ctx->tier_from, ctx->tier_to,
+                                        0);
+
+    return ngx_sprintf(p, " ORDER BY time DESC LIMIT %ui OFFSET %ui",
+                       limit, offset);
 }
 
 
@@ -169,6 +194,23 @@ ngx_http_gonsters_history_first(ngx_http_request_t *r,
             p = ngx_cpymem(p, "; ", 2);
             p = ngx_http_gonsters_history_buckets(p, ctx, ctx->start,
                                                   ctx->tier_from, 0);
+        }
+
+        /*
+         * The tail holds at most tail_max buckets (the windows from
+         * tier_to to end: a few when end is about now), so the page's tier
+         * rows are among the limit + tail_max rows from offset - tail_max:
+         * asked for at once, which saves a round trip; the page is cut
+         * from them when the tail's size is known.
+         */
+        if (ctx->tail_max <= NGX_HTTP_GONSTERS_HISTORY_TAIL_MAX) {
+            ctx->tier_skip = ctx->offset > ctx->tail_max
+                             ? ctx->offset - ctx->tail_max : 0;
+            ctx->tier_fetched = 1;
+            p = ngx_cpymem(p, "; ", 2);
+            p = ngx_http_gonsters_history_tier_page(p, ctx,
+                                                ctx->limit + ctx->tail_max,
+                                                ctx->tier_skip);
         }
 
         q->len = p - q->data;
@@ -287,7 +329,7 @@ ngx_http_gonsters_history_first_answer(ngx_http_request_t *r,
     ngx_int_t                             rc;
     ngx_str_t                             q;
     ngx_uint_t                            lo, hi, n;
-    ngx_http_gonsters_rows_t              count, *rows[3];
+    ngx_http_gonsters_rows_t              count, *rows[4];
     ngx_http_gonsters_influxdb_result_t   first, *res;
 
     res = &first;
@@ -311,10 +353,17 @@ ngx_http_gonsters_history_first_answer(ngx_http_request_t *r,
         return ngx_http_gonsters_history_reply(r, ctx);
     }
 
-    rows[0] = &ctx->tail;
-    rows[1] = &count;
-    rows[2] = &ctx->head;
-    n = ctx->has_head ? 3 : 2;
+    n = 0;
+    rows[n++] = &ctx->tail;
+    rows[n++] = &count;
+
+    if (ctx->has_head) {
+        rows[n++] = &ctx->head;
+    }
+
+    if (ctx->tier_fetched) {
+        rows[n++] = &ctx->tier;
+    }
 
     rc = ngx_http_gonsters_history_parse(r, &res->body, rows, n);
     if (rc != NGX_OK) {
@@ -328,7 +377,7 @@ ngx_http_gonsters_history_first_answer(ngx_http_request_t *r,
     lo = ngx_max(ctx->offset, ctx->tail.n);
     hi = ngx_min(ctx->offset + ctx->limit, ctx->tail.n + ctx->tier_count);
 
-    if (lo >= hi) {
+    if (lo >= hi || ctx->tier_fetched) {
         return ngx_http_gonsters_history_reply(r, ctx);
     }
 
@@ -339,15 +388,8 @@ ngx_http_gonsters_history_first_answer(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(q.data, "SELECT ", 7);
-    p = ngx_http_gonsters_history_select(p, ctx, NULL);
-    p = ngx_sprintf(p, " FROM \"%s\".\"" GN_MEASUREMENT "\"",
-                    gn_tiers[ngx_http_gonsters_intervals[ctx->interval].tier]
-                    .rp);
-    p = ngx_http_gonsters_history_where(p, ctx, ctx->tier_from, ctx->tier_to,
-                                        0);
-    p = ngx_sprintf(p, " ORDER BY time DESC LIMIT %ui OFFSET %ui",
-                    hi - lo, ctx->tier_skip);
+    p = ngx_http_gonsters_history_tier_page(q.data, ctx, hi - lo,
+                                            ctx->tier_skip);
     q.len = p - q.data;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
