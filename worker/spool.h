@@ -129,5 +129,6 @@ void wk_spool_release(wk_spool_t *sp, wk_spool_pos_t pos);
 int wk_spool_caught_up(wk_spool_t *sp, const wk_spool_pos_t *cur);
 
 uint32_t wk_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t wk_crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 #endif /* WK_SPOOL_H */

@@ -402,6 +402,36 @@ test_kill(void)
 
 
 static void
+test_crc(void)
+{
+    unsigned char  buf[1000];
+    uint32_t       a, b;
+    size_t         i, len, off;
+
+    /* the published check value of CRC-32C */
+    GN_CHECK_INT(wk_crc32c(0, "123456789", 9), 0xe3069283u);
+    GN_CHECK_INT(wk_crc32c_sw(0, "123456789", 9), 0xe3069283u);
+
+    for (i = 0; i < sizeof(buf); i++) {
+        buf[i] = (unsigned char) (i * 131 + 7);
+    }
+
+    /* the hardware path (when the CPU has one) agrees at every length,
+     * alignment, and when chained */
+    for (len = 0; len < 300; len++) {
+        for (off = 0; off < 8; off++) {
+            a = wk_crc32c(0, buf + off, len);
+            b = wk_crc32c_sw(0, buf + off, len);
+            GN_CHECK_MSG(a == b, "len %zu off %zu", len, off);
+        }
+    }
+
+    a = wk_crc32c(wk_crc32c(0, buf, 123), buf + 123, 400);
+    GN_CHECK_INT(a, wk_crc32c_sw(0, buf, 523));
+}
+
+
+static void
 test_pgq(void)
 {
     wk_pgq_rec_t  r, d;
@@ -481,6 +511,7 @@ main(void)
     test_checkpoint();
     test_bound();
     test_kill();
+    test_crc();
     test_pgq();
 
     rm_rf(base);
