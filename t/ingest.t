@@ -14,6 +14,7 @@ use lib 't/lib';
 
 use HTTP::Tiny;
 use IO::Socket::INET;
+use Encode ();
 use JSON::PP;
 use POSIX ();
 use Test::More;
@@ -281,12 +282,12 @@ is((json_body($res) || {})->{message}, 'Batch ingestion failed', '... message');
 
 my @hostile = ('Hall 1, Bay=3 "north"', 'back\\slash \\, and \\= and \\\\ twice',
                "tab\tinside", 'quote\'s "and" commas,,,', ' leading and trailing ',
-               'unicode Zone \x{e9}', "new\nline sensor_readings,machine_id=injected temperature=1 1");
+               "Zone \x{e9}t\x{e9} \x{2603}, =", "new\nline sensor_readings,machine_id=injected temperature=1 1");
 for my $loc (@hostile) {
     my $ok = $loc !~ /[\t\n]/;
-    my $id = machine(location => $loc, sensor_type => 'Type, "x"=y');
+    my $id = machine(location => Encode::encode_utf8($loc), sensor_type => 'Type, "x"=y');
     $res = post_ingest($url, ingest_body([$id, [$r1]], [$m4, [$r1]]));
-    (my $shown = $loc) =~ s/([\t\n])/sprintf('\\x%02x', ord $1)/ge;
+    (my $shown = $loc) =~ s/([^\x20-\x7e])/sprintf('\\x{%x}', ord $1)/ge;
     if ($ok) {
         is($res->{status}, 201, "location '$shown': 201") or diag $res->{content};
         my $pt = points($id)->[0] || {};
