@@ -650,6 +650,38 @@ gn_put(char *p, const char *s)
 }
 
 
+/* " <ts>\n" without printf (a line per reading, on the ingest's path) */
+static char *
+gn_put_time(char *p, int64_t ts)
+{
+    char      tmp[24];
+    int       i = 0;
+    uint64_t  u;
+
+    *p++ = ' ';
+
+    if (ts < 0) {
+        *p++ = '-';
+        u = (uint64_t) 0 - (uint64_t) ts;
+    } else {
+        u = (uint64_t) ts;
+    }
+
+    do {
+        tmp[i++] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    while (i) {
+        *p++ = tmp[--i];
+    }
+
+    *p++ = '\n';
+
+    return p;
+}
+
+
 char *
 gn_reading_line(char *dst, const gn_series_t *s, const gn_reading_t *r)
 {
@@ -676,9 +708,7 @@ gn_reading_line(char *dst, const gn_series_t *s, const gn_reading_t *r)
         p = gn_lp_format_double(p, r->value[i]);
     }
 
-    p += sprintf(p, " %" PRId64 "\n", r->ts_ns);
-
-    return p;
+    return gn_put_time(p, r->ts_ns);
 }
 
 
@@ -702,5 +732,5 @@ gn_reading_line_len(const gn_series_t *s, const gn_reading_t *r)
         }
     }
 
-    return len + (size_t) snprintf(ts, sizeof(ts), " %" PRId64 "\n", r->ts_ns);
+    return len + (size_t) (gn_put_time(ts, r->ts_ns) - ts);
 }

@@ -10,6 +10,7 @@
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_ingest.h"
 #include "gn_time.h"
+#include "gn_json.h"
 
 
 ngx_int_t
@@ -44,61 +45,120 @@ ngx_http_gonsters_ingest_send(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static cJSON *
-ngx_http_gonsters_ingest_errors(ngx_http_gonsters_ingest_ctx_t *ctx,
-    cJSON *root)
+/* the printed "value" of each error (cJSON's text, copied into r->pool) */
+static ngx_int_t
+ngx_http_gonsters_ingest_values(ngx_http_request_t *r,
+    ngx_http_gonsters_ingest_ctx_t *ctx, ngx_str_t **values)
 {
-    cJSON       *arr, *e, *v;
+    char        *text;
+    ngx_str_t   *v;
     ngx_uint_t   i;
 
-    arr = cJSON_AddArrayToObject(root, "errors");
-    if (arr == NULL) {
-        return NULL;
+    v = ngx_palloc(r->pool, (ctx->errs.n + 1) * sizeof(ngx_str_t));
+    if (v == NULL) {
+        return NGX_ERROR;
     }
 
     for (i = 0; i < ctx->errs.n; i++) {
-        e = cJSON_CreateObject();
-        if (e == NULL) {
-            return NULL;
+
+        if (ctx->errs.items[i].value == NULL) {
+            ngx_str_set(&v[i], "null");
+            continue;
         }
 
-        cJSON_AddItemToArray(arr, e);
-
-        if (cJSON_AddStringToObject(e, "field", ctx->errs.items[i].field)
-            == NULL
-            || cJSON_AddStringToObject(e, "error", ctx->errs.items[i].error)
-               == NULL)
-        {
-            return NULL;
+        text = cJSON_PrintUnformatted(ctx->errs.items[i].value);
+        if (text == NULL) {
+            return NGX_ERROR;
         }
 
-        v = ctx->errs.items[i].value
-            ? cJSON_Duplicate(ctx->errs.items[i].value, 1) : cJSON_CreateNull();
-        if (v == NULL) {
-            return NULL;
+        v[i].len = ngx_strlen(text);
+        v[i].data = ngx_pnalloc(r->pool, v[i].len);
+        if (v[i].data == NULL) {
+            cJSON_free(text);
+            return NGX_ERROR;
         }
 
-        cJSON_AddItemToObject(e, "value", v);
-
-        if (ngx_strcmp(ctx->errs.items[i].field, "body") == 0
-            && ctx->in.json_offset
-            && cJSON_AddNumberToObject(e, "position",
-                                       (double) ctx->in.json_offset)
-               == NULL)
-        {
-            return NULL;
-        }
+        ngx_memcpy(v[i].data, text, v[i].len);
+        cJSON_free(text);
     }
 
-    if (ctx->errs.dropped
-        && cJSON_AddNumberToObject(root, "errors_omitted",
-                                   (double) ctx->errs.dropped)
-           == NULL)
-    {
-        return NULL;
+    *values = v;
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_gonsters_ingest_escaped_len(const char *s)
+{
+    return gn_json_escape_len(s, ngx_strlen(s));
+}
+
+
+static u_char *
+ngx_http_gonsters_ingest_escape(u_char *p, const char *s)
+{
+    return (u_char *) gn_json_escape((char *) p, s, ngx_strlen(s));
+}
+
+
+/* ,"errors":[...] and "errors_omitted" when errors were dropped */
+static size_t
+ngx_http_gonsters_ingest_errors_len(ngx_http_gonsters_ingest_ctx_t *ctx,
+    ngx_str_t *values)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    len = sizeof(",\"errors\":[],\"errors_omitted\":") + NGX_SIZE_T_LEN;
+
+    for (i = 0; i < ctx->errs.n; i++) {
+        len += sizeof("{\"field\":\"\",\"error\":\"\",\"value\":,"
+                      "\"position\":},") + NGX_SIZE_T_LEN
+               + ngx_http_gonsters_ingest_escaped_len(ctx->errs.items[i].field)
+               + ngx_http_gonsters_ingest_escaped_len(ctx->errs.items[i].error)
+               + values[i].len;
     }
 
-    return arr;
+    return len;
+}
+
+
+static u_char *
+ngx_http_gonsters_ingest_errors(u_char *p, ngx_http_gonsters_ingest_ctx_t *ctx,
+    ngx_str_t *values)
+{
+    gn_error_t  *e;
+    ngx_uint_t   i;
+
+    p = ngx_cpymem(p, ",\"errors\":[", sizeof(",\"errors\":[") - 1);
+
+    for (i = 0; i < ctx->errs.n; i++) {
+        e = &ctx->errs.items[i];
+
+        p = ngx_cpymem(p, i ? ",{\"field\":\"" : "{\"field\":\"",
+                       i ? sizeof(",{\"field\":\"") - 1
+                         : sizeof("{\"field\":\"") - 1);
+        p = ngx_http_gonsters_ingest_escape(p, e->field);
+        p = ngx_cpymem(p, "\",\"error\":\"", sizeof("\",\"error\":\"") - 1);
+        p = ngx_http_gonsters_ingest_escape(p, e->error);
+        p = ngx_cpymem(p, "\",\"value\":", sizeof("\",\"value\":") - 1);
+        p = ngx_cpymem(p, values[i].data, values[i].len);
+
+        /* where a malformed body stopped parsing */
+        if (ngx_strcmp(e->field, "body") == 0 && ctx->in.json_offset) {
+            p = ngx_sprintf(p, ",\"position\":%uz", ctx->in.json_offset);
+        }
+
+        *p++ = '}';
+    }
+
+    *p++ = ']';
+
+    if (ctx->errs.dropped) {
+        p = ngx_sprintf(p, ",\"errors_omitted\":%uz", ctx->errs.dropped);
+    }
+
+    return p;
 }
 
 
@@ -106,22 +166,33 @@ ngx_int_t
 ngx_http_gonsters_ingest_invalid(ngx_http_request_t *r,
     ngx_http_gonsters_ingest_ctx_t *ctx, const char *message)
 {
-    cJSON  *root;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   json, *values;
 
-    root = cJSON_CreateObject();
-    if (root == NULL) {
+    if (ngx_http_gonsters_ingest_values(r, ctx, &values) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (cJSON_AddStringToObject(root, "status", "error") == NULL
-        || cJSON_AddStringToObject(root, "message", message) == NULL
-        || ngx_http_gonsters_ingest_errors(ctx, root) == NULL)
-    {
-        cJSON_Delete(root);
+    len = sizeof("{\"status\":\"error\",\"message\":\"\"}")
+          + ngx_http_gonsters_ingest_escaped_len(message)
+          + ngx_http_gonsters_ingest_errors_len(ctx, values);
+
+    json.data = ngx_pnalloc(r->pool, len);
+    if (json.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_gonsters_ingest_send(r, NGX_HTTP_BAD_REQUEST, root);
+    p = ngx_cpymem(json.data, "{\"status\":\"error\",\"message\":\"",
+                   sizeof("{\"status\":\"error\",\"message\":\"") - 1);
+    p = ngx_http_gonsters_ingest_escape(p, message);
+    *p++ = '"';
+    p = ngx_http_gonsters_ingest_errors(p, ctx, values);
+    *p++ = '}';
+
+    json.len = p - json.data;
+
+    return ngx_http_gonsters_send_json(r, NGX_HTTP_BAD_REQUEST, &json);
 }
 
 
@@ -152,104 +223,121 @@ ngx_http_gonsters_ingest_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static cJSON *
-ngx_http_gonsters_ingest_details(ngx_http_gonsters_ingest_ctx_t *ctx,
-    cJSON *root)
+/* the machine id of a batch entry as given: canonical, the string sent,
+ * or null */
+static const char *
+ngx_http_gonsters_ingest_entry_id(gn_ingest_machine_t *m)
 {
-    cJSON                *arr, *d;
-    ngx_uint_t            i;
-    gn_ingest_machine_t  *m;
-
-    arr = cJSON_AddArrayToObject(root, "details");
-    if (arr == NULL) {
-        return NULL;
+    if (m->machine_id[0]) {
+        return m->machine_id;
     }
 
-    for (i = 0; i < ctx->in.nmachines; i++) {
-        m = &ctx->in.machines[i];
-
-        d = cJSON_CreateObject();
-        if (d == NULL) {
-            return NULL;
-        }
-
-        cJSON_AddItemToArray(arr, d);
-
-        /* as sent when it was not a UUID (or null) */
-        if (m->machine_id[0]) {
-            cJSON_AddStringToObject(d, "machine_id", m->machine_id);
-
-        } else if (cJSON_IsString(m->machine_id_value)) {
-            cJSON_AddStringToObject(d, "machine_id",
-                                    m->machine_id_value->valuestring);
-
-        } else {
-            cJSON_AddNullToObject(d, "machine_id");
-        }
-
-        if (ctx->state[i] == NGX_HTTP_GONSTERS_INGEST_WRITTEN) {
-            cJSON_AddNumberToObject(d, "readings_count", (double) m->nreadings);
-            cJSON_AddStringToObject(d, "status", "success");
-
-        } else {
-            cJSON_AddNumberToObject(d, "readings_count", 0);
-            cJSON_AddStringToObject(d, "status", "failed");
-        }
+    if (cJSON_IsString(m->machine_id_value)) {
+        return m->machine_id_value->valuestring;
     }
 
-    return arr;
+    return NULL;
 }
 
 
+/*
+ * Written by hand rather than through a cJSON tree: the answer of a batch
+ * of 1000 machines is on every request's path.
+ */
 ngx_int_t
 ngx_http_gonsters_ingest_reply(ngx_http_request_t *r,
     ngx_http_gonsters_ingest_ctx_t *ctx)
 {
-    char        processed[GN_TIME_ISO8601_MAX];
-    cJSON      *root, *summary;
-    ngx_uint_t  partial;
+    u_char               *p;
+    size_t                len;
+    ngx_str_t             json, *values;
+    ngx_uint_t            i, partial;
+    const char           *id;
+    gn_ingest_machine_t  *m;
+    char                  processed[GN_TIME_ISO8601_MAX];
 
     partial = (ctx->machines < ctx->in.nmachines);
+    values = NULL;
+
+    if (partial && ngx_http_gonsters_ingest_values(r, ctx, &values) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     (void) gn_time_format_iso8601(ngx_http_gonsters_now_ns(), 6, processed,
                                   sizeof(processed));
 
-    root = cJSON_CreateObject();
-    if (root == NULL) {
+    len = 256 + sizeof(processed)
+          + (ctx->in.gateway_id
+             ? ngx_http_gonsters_ingest_escaped_len(ctx->in.gateway_id) : 0)
+          + (partial ? ngx_http_gonsters_ingest_errors_len(ctx, values) : 0);
+
+    for (i = 0; i < ctx->in.nmachines; i++) {
+        id = ngx_http_gonsters_ingest_entry_id(&ctx->in.machines[i]);
+        len += sizeof("{\"machine_id\":\"\",\"readings_count\":,"
+                      "\"status\":\"success\"},") + NGX_SIZE_T_LEN
+               + (id ? ngx_http_gonsters_ingest_escaped_len(id) : 0);
+    }
+
+    json.data = ngx_pnalloc(r->pool, len);
+    if (json.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    summary = cJSON_CreateObject();
-    if (summary == NULL) {
-        cJSON_Delete(root);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cJSON_AddStringToObject(root, "status",
-                            partial ? "partial_success" : "success");
-    cJSON_AddStringToObject(root, "message",
-                            partial ? "Batch ingestion completed with errors"
-                                    : "Batch ingestion completed");
-    cJSON_AddItemToObject(root, "summary", summary);
+    p = ngx_sprintf(json.data,
+                    "{\"status\":\"%s\",\"message\":\"%s\",\"summary\":"
+                    "{\"gateway_id\":",
+                    partial ? "partial_success" : "success",
+                    partial ? "Batch ingestion completed with errors"
+                            : "Batch ingestion completed");
 
     if (ctx->in.gateway_id) {
-        cJSON_AddStringToObject(summary, "gateway_id", ctx->in.gateway_id);
+        *p++ = '"';
+        p = ngx_http_gonsters_ingest_escape(p, ctx->in.gateway_id);
+        *p++ = '"';
     } else {
-        cJSON_AddNullToObject(summary, "gateway_id");
+        p = ngx_cpymem(p, "null", 4);
     }
 
-    cJSON_AddStringToObject(summary, "processed_at", processed);
-    cJSON_AddNumberToObject(summary, "total_machines",
-                            (double) ctx->in.nmachines);
-    cJSON_AddNumberToObject(summary, "total_readings", (double) ctx->readings);
+    p = ngx_sprintf(p, ",\"processed_at\":\"%s\",\"total_machines\":%uz,"
+                    "\"total_readings\":%ui},\"details\":[",
+                    processed, ctx->in.nmachines, ctx->readings);
 
-    if (ngx_http_gonsters_ingest_details(ctx, root) == NULL
-        || (partial && ngx_http_gonsters_ingest_errors(ctx, root) == NULL))
-    {
-        cJSON_Delete(root);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    for (i = 0; i < ctx->in.nmachines; i++) {
+        m = &ctx->in.machines[i];
+        id = ngx_http_gonsters_ingest_entry_id(m);
+
+        p = ngx_cpymem(p, i ? ",{\"machine_id\":" : "{\"machine_id\":",
+                       i ? sizeof(",{\"machine_id\":") - 1
+                         : sizeof("{\"machine_id\":") - 1);
+
+        if (id) {
+            *p++ = '"';
+            p = ngx_http_gonsters_ingest_escape(p, id);
+            *p++ = '"';
+        } else {
+            p = ngx_cpymem(p, "null", 4);
+        }
+
+        if (ctx->state[i] == NGX_HTTP_GONSTERS_INGEST_WRITTEN) {
+            p = ngx_sprintf(p, ",\"readings_count\":%uz,\"status\":\"success\"}",
+                            m->nreadings);
+        } else {
+            p = ngx_cpymem(p, ",\"readings_count\":0,\"status\":\"failed\"}",
+                           sizeof(",\"readings_count\":0,\"status\":\"failed\"}")
+                           - 1);
+        }
     }
 
-    return ngx_http_gonsters_ingest_send(r, partial ? 207 : NGX_HTTP_CREATED,
-                                         root);
+    *p++ = ']';
+
+    if (partial) {
+        p = ngx_http_gonsters_ingest_errors(p, ctx, values);
+    }
+
+    *p++ = '}';
+
+    json.len = p - json.data;
+
+    return ngx_http_gonsters_send_json(r, partial ? 207 : NGX_HTTP_CREATED,
+                                       &json);
 }
