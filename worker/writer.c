@@ -443,6 +443,56 @@ wk_writer_telemetry(wk_writer_t *w, const wk_spool_rec_t *rec,
 }
 
 
+#define WK_NSTATUSES  (sizeof(wk_statuses) / sizeof(*wk_statuses))
+
+static int
+wk_status_index(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < WK_NSTATUSES; i++) {
+        if (strlen(wk_statuses[i]) == len
+            && memcmp(s, wk_statuses[i], len) == 0)
+        {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+int
+wk_status_parse(const char *payload, size_t len)
+{
+    cJSON        *root;
+    const cJSON  *s;
+    int           i = -1;
+
+    if (len <= WK_STATUS_MAX && memchr(payload, '{', len) == NULL) {
+        return wk_status_index(payload, len);
+    }
+
+    root = cJSON_ParseWithLength(payload, len);
+    s = cJSON_GetObjectItemCaseSensitive(root, "status");
+
+    if (cJSON_IsString(s)) {
+        i = wk_status_index(s->valuestring, strlen(s->valuestring));
+    }
+
+    cJSON_Delete(root);
+
+    return i;
+}
+
+
+const char *
+wk_status_name(int i)
+{
+    return i >= 0 && (size_t) i < WK_NSTATUSES ? wk_statuses[i] : NULL;
+}
+
+
 /* status payload: {"status":"maintenance"} or the bare word */
 static int
 wk_writer_status(wk_writer_t *w, const gn_topic_t *tp, int64_t received_ns,
@@ -450,36 +500,14 @@ wk_writer_status(wk_writer_t *w, const gn_topic_t *tp, int64_t received_ns,
     size_t stored_len, uint32_t payload_len)
 {
     wk_pgq_rec_t   rec;
-    cJSON         *root = NULL;
-    const cJSON   *s;
-    const char    *status = NULL;
-    char           word[WK_STATUS_MAX + 1], id[GN_UUID_LEN + 1];
-    size_t         i;
-    int            known;
+    char           id[GN_UUID_LEN + 1];
+    int            known, i = -1;
 
-    if (payload_len == stored_len && stored_len <= WK_STATUS_MAX
-        && memchr(payload, '{', stored_len) == NULL)
-    {
-        memcpy(word, payload, stored_len);
-        word[stored_len] = '\0';
-        status = word;
-
-    } else if (payload_len == stored_len) {
-        root = cJSON_ParseWithLength(payload, stored_len);
-        s = cJSON_GetObjectItemCaseSensitive(root, "status");
-        status = cJSON_IsString(s) ? s->valuestring : NULL;
+    if (payload_len == stored_len) {
+        i = wk_status_parse(payload, stored_len);
     }
 
-    for (i = 0; status && i < sizeof(wk_statuses) / sizeof(*wk_statuses);
-         i++)
-    {
-        if (strcmp(status, wk_statuses[i]) == 0) {
-            break;
-        }
-    }
-
-    if (status == NULL || i == sizeof(wk_statuses) / sizeof(*wk_statuses)) {
-        cJSON_Delete(root);
+    if (i < 0) {
         return wk_writer_dead_letter(w, WK_DL_INVALID_STATUS,
                                      "expected {\"status\":\"active|inactive|"
                                      "maintenance|error\"}", received_ns,
@@ -494,7 +522,6 @@ wk_writer_status(wk_writer_t *w, const gn_topic_t *tp, int64_t received_ns,
     wk_registry_unlock(w->registry);
 
     if (!known) {
-        cJSON_Delete(root);
         return wk_writer_dead_letter(w, WK_DL_UNKNOWN_MACHINE,
                                      "machine is not registered",
                                      received_ns, topic, topic_len, payload,
@@ -506,8 +533,6 @@ wk_writer_status(wk_writer_t *w, const gn_topic_t *tp, int64_t received_ns,
     rec.received_ns = received_ns;
     rec.machine_id = (wk_str_t) { id, GN_UUID_LEN };
     rec.status = (wk_str_t) { wk_statuses[i], strlen(wk_statuses[i]) };
-
-    cJSON_Delete(root);
 
     return wk_writer_pgq(w, &rec);
 }

@@ -86,6 +86,11 @@ int wk_writer_start(wk_writer_t *w);
 /* finish what the spool holds, until deadline_ms; then join */
 void wk_writer_stop(wk_writer_t *w, int64_t deadline_ms);
 
+/* status payload {"status":"maintenance"} or the bare word: the index of
+ * the status (active, inactive, maintenance, error), or -1 */
+int wk_status_parse(const char *payload, size_t len);
+const char *wk_status_name(int i);
+
 /* exported for the unit test and the fuzz target */
 int wk_msg_decode(const char *body, size_t len, int64_t *received_ns,
     uint32_t *payload_len, const char **topic, size_t *topic_len,

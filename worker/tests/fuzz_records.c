@@ -7,7 +7,9 @@
  * - never a read outside the input (ASan);
  * - a decoded spool record's topic and payload lie inside the input, and
  *   the stored payload is never longer than the size it claims;
- * - a decoded queue record encodes back to exactly the input bytes.
+ * - a decoded queue record encodes back to exactly the input bytes;
+ * - a status payload is accepted only as one of the four words, bare or
+ *   as the "status" string of a JSON object.
  *
  * Replayed over worker/tests/corpus/records by `make unit-worker`; run with
  * libFuzzer by `make fuzz-worker`.
@@ -44,6 +46,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         GN_FUZZ_ASSERT(wk_pgq_encode(&b, &rec) == 0);
         GN_FUZZ_ASSERT(b.len == size);
         GN_FUZZ_ASSERT(memcmp(b.p, data, size) == 0);
+    }
+
+    {
+        int          st = wk_status_parse(p, size);
+        const char  *name = wk_status_name(st);
+
+        GN_FUZZ_ASSERT(st >= -1 && st < 4);
+        if (st >= 0) {
+            GN_FUZZ_ASSERT(name != NULL);
+            /* bare: exactly the word; else JSON that contains it */
+            GN_FUZZ_ASSERT((size == strlen(name)
+                            && memcmp(p, name, size) == 0)
+                           || memchr(p, '{', size) != NULL);
+        }
     }
 
     wk_buf_free(&b);
