@@ -91,7 +91,7 @@ ngx_http_gonsters_machines_incr_done(ngx_http_request_t *r,
     if (status != NGX_HTTP_GONSTERS_BACKEND_OK) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "gonsters: machine list cache not invalidated in "
-                      "Redis, retrying; this worker reads PostgreSQL "
+                      "Redis, retrying; this node reads PostgreSQL "
                       "meanwhile");
         ngx_http_gonsters_pending.incr = 1;
         ngx_http_gonsters_machines_pending_add(NULL, 1);
@@ -280,7 +280,7 @@ ngx_http_gonsters_machines_pending_done(
 
     ngx_log_error(NGX_LOG_WARN, pd->log, 0,
                   "gonsters: machine cache invalidation failed (attempt %ui),"
-                  " retry in %Mms; this worker reads PostgreSQL meanwhile",
+                  " retry in %Mms; this node reads PostgreSQL meanwhile",
                   pd->attempt, delay);
 
     if (ngx_http_gonsters_event_enabled(NGX_LOG_WARN)) {
