@@ -43,7 +43,13 @@ typedef struct {
     ngx_http_gonsters_machines_list_pt      handler;
     void                                   *data;
     ngx_str_t                               seen;   /* the version asked */
+    ngx_str_t                               version; /* the version read */
+    ngx_str_t                               args;
 } ngx_http_gonsters_list_get_t;
+
+
+static ngx_int_t ngx_http_gonsters_machines_list_again(ngx_http_request_t *r,
+    ngx_http_gonsters_list_get_t *lg, ngx_str_t *version);
 
 
 static ngx_shm_zone_t  *ngx_http_gonsters_machines_zone;
@@ -296,14 +302,106 @@ ngx_http_gonsters_machines_cache_put(ngx_http_request_t *r, ngx_str_t *id,
  * The version and the list answer in one MGET: the key holds the version
  * this worker saw last.  When the version read with it is that one, a
  * body is the answer of the current version (MGET is atomic); when it is
- * not, this is a miss, and the worker keeps the new version for the next
- * request.  (No Lua: a plain MGET costs Redis less.)
+ * not, the worker keeps the new version and asks once more, with a GET
+ * under it (two round trips only after a change).  (No Lua: a plain MGET
+ * costs Redis less.)
  */
 
 static u_char      ngx_http_gonsters_list_version[NGX_INT64_LEN];
 static ngx_str_t   ngx_http_gonsters_list_seen = {
     1, (u_char *) "0"
 };
+
+
+/* the list key of a version, in r->pool */
+static ngx_int_t
+ngx_http_gonsters_machines_list_key(ngx_http_request_t *r, ngx_str_t *version,
+    ngx_str_t *args, ngx_str_t *key)
+{
+    u_char  *p;
+
+    key->len = sizeof(GN_MACHINES_LIST_KEY) - 1 + version->len + 1
+               + args->len;
+    key->data = ngx_pnalloc(r->pool, key->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key->data, GN_MACHINES_LIST_KEY,
+                   sizeof(GN_MACHINES_LIST_KEY) - 1);
+    p = ngx_cpymem(p, version->data, version->len);
+    *p++ = ':';
+    ngx_memcpy(p, args->data, args->len);
+
+    return NGX_OK;
+}
+
+
+/* the answer of the second look, under the version the first one read */
+static ngx_int_t
+ngx_http_gonsters_machines_list_found(ngx_http_request_t *r,
+    ngx_http_gonsters_backend_status_e status, redisReply *reply, void *data)
+{
+    ngx_http_gonsters_list_get_t  *lg = data;
+
+    ngx_str_t  body;
+
+    if (status != NGX_HTTP_GONSTERS_BACKEND_OK
+        || reply->type != REDIS_REPLY_STRING)
+    {
+        ngx_http_gonsters_metrics_cache(NGX_HTTP_GONSTERS_CACHE_MACHINE_LIST,
+                                        0);
+        return lg->handler(r, NULL,
+                           status == NGX_HTTP_GONSTERS_BACKEND_OK
+                           ? &lg->version : NULL,
+                           lg->data);
+    }
+
+    body.len = reply->len;
+    body.data = ngx_pnalloc(r->pool, reply->len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_memcpy(body.data, reply->str, reply->len);
+
+    ngx_http_gonsters_metrics_cache(NGX_HTTP_GONSTERS_CACHE_MACHINE_LIST, 1);
+
+    return lg->handler(r, &body, &lg->version, lg->data);
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_machines_list_again(ngx_http_request_t *r,
+    ngx_http_gonsters_list_get_t *lg, ngx_str_t *version)
+{
+    size_t       argvlen[2];
+    ngx_str_t    key;
+    const char  *argv[2];
+
+    lg->version = *version;
+
+    if (ngx_http_gonsters_machines_list_key(r, version, &lg->args, &key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+
+    if (ngx_http_gonsters_redis_query(r, ngx_http_gonsters_machines_list_found,
+                                      lg, 2, argv, argvlen)
+        == NGX_DONE)
+    {
+        return NGX_DONE;
+    }
+
+    ngx_http_gonsters_metrics_cache(NGX_HTTP_GONSTERS_CACHE_MACHINE_LIST, 0);
+
+    return lg->handler(r, NULL, version, lg->data);
+}
 
 
 static ngx_int_t
@@ -354,14 +452,13 @@ ngx_http_gonsters_machines_list_reply(ngx_http_request_t *r,
     if (lg->seen.len != version.len
         || ngx_memcmp(lg->seen.data, version.data, version.len) != 0)
     {
-        /* the list changed since this worker looked: remember, and miss */
+        /* the list changed since this worker looked: remember, and ask
+         * for the answer under the version just read */
         ngx_memcpy(ngx_http_gonsters_list_version, version.data, version.len);
         ngx_http_gonsters_list_seen.data = ngx_http_gonsters_list_version;
         ngx_http_gonsters_list_seen.len = version.len;
 
-        ngx_http_gonsters_metrics_cache(NGX_HTTP_GONSTERS_CACHE_MACHINE_LIST,
-                                        0);
-        return lg->handler(r, NULL, &version, lg->data);
+        return ngx_http_gonsters_machines_list_again(r, lg, &version);
     }
 
     if (b->type != REDIS_REPLY_STRING) {
@@ -387,7 +484,6 @@ ngx_int_t
 ngx_http_gonsters_machines_list_get(ngx_http_request_t *r, ngx_str_t *args,
     ngx_http_gonsters_machines_list_pt handler, void *data)
 {
-    u_char                        *p;
     size_t                         argvlen[3];
     ngx_str_t                      key;
     const char                    *argv[3];
@@ -414,17 +510,13 @@ ngx_http_gonsters_machines_list_get(ngx_http_request_t *r, ngx_str_t *args,
     ngx_memcpy(lg->seen.data, ngx_http_gonsters_list_seen.data,
                lg->seen.len);
 
-    key.len = sizeof(GN_MACHINES_LIST_KEY) - 1 + lg->seen.len + 1 + args->len;
-    key.data = ngx_pnalloc(r->pool, key.len);
-    if (key.data == NULL) {
+    lg->args = *args;
+
+    if (ngx_http_gonsters_machines_list_key(r, &lg->seen, args, &key)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    p = ngx_cpymem(key.data, GN_MACHINES_LIST_KEY,
-                   sizeof(GN_MACHINES_LIST_KEY) - 1);
-    p = ngx_cpymem(p, lg->seen.data, lg->seen.len);
-    *p++ = ':';
-    ngx_memcpy(p, args->data, args->len);
 
     argv[0] = "MGET";
     argvlen[0] = 4;
@@ -448,7 +540,7 @@ void
 ngx_http_gonsters_machines_list_put(ngx_http_request_t *r, ngx_str_t *version,
     ngx_str_t *args, ngx_str_t *body)
 {
-    u_char                                  ttl[NGX_TIME_T_LEN], *p;
+    u_char                                  ttl[NGX_TIME_T_LEN];
     size_t                                  argvlen[5];
     ngx_str_t                               key;
     const char                             *argv[5];
@@ -460,17 +552,11 @@ ngx_http_gonsters_machines_list_put(ngx_http_request_t *r, ngx_str_t *version,
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_gonsters_machines_module);
 
-    key.len = sizeof(GN_MACHINES_LIST_KEY) - 1 + version->len + 1 + args->len;
-    key.data = ngx_pnalloc(r->pool, key.len);
-    if (key.data == NULL) {
+    if (ngx_http_gonsters_machines_list_key(r, version, args, &key)
+        != NGX_OK)
+    {
         return;
     }
-
-    p = ngx_cpymem(key.data, GN_MACHINES_LIST_KEY,
-                   sizeof(GN_MACHINES_LIST_KEY) - 1);
-    p = ngx_cpymem(p, version->data, version->len);
-    *p++ = ':';
-    ngx_memcpy(p, args->data, args->len);
 
     argv[0] = "SET";
     argvlen[0] = 3;

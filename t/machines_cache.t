@@ -278,7 +278,10 @@ is(keys_calls(), $keys_before, 'no KEYS command ran');
 
 # ---- a stalled PostgreSQL does not slow what does not need it ----------------------
 
-names() for 1 .. 3;    # this list is in the cache
+names() for 1 .. 3;    # this list is in the cache (the put does not wait)
+my $list_key = 'gonsters:machines:list:' . (resp('GET', 'gonsters:machines:version') // 0)
+             . ':' . length($L) . ":$L|-|-|100|0";
+ok(wait_until(5, sub { resp('EXISTS', $list_key) }), 'the list is cached under the current version');
 Gonsters::Test::stall('postgres');
 
 my @pg = map { start_request($t->port, GET => "/api/v1/data/machines?location=$p-uncached$_",
