@@ -86,11 +86,12 @@ ngx_http_gonsters_history_where(u_char *p, ngx_http_gonsters_history_ctx_t *ctx,
 }
 
 
-/* SELECT mean(...) FROM raw WHERE ... GROUP BY time(g) fill(none) */
+/* SELECT mean(...) FROM raw WHERE ... GROUP BY time(g) fill(none); with
+ * by_machine the id is kept as a tag, for counting */
 static u_char *
-ngx_http_gonsters_history_buckets(u_char *p,
+ngx_http_gonsters_history_buckets_by(u_char *p,
     ngx_http_gonsters_history_ctx_t *ctx, int64_t from, int64_t to,
-    ngx_uint_t to_inclusive)
+    ngx_uint_t to_inclusive, ngx_uint_t by_machine)
 {
     p = ngx_cpymem(p, "SELECT ", 7);
     p = ngx_http_gonsters_history_select(p, ctx, "mean");
@@ -98,8 +99,34 @@ ngx_http_gonsters_history_buckets(u_char *p,
                    sizeof(" FROM " NGX_HTTP_GONSTERS_RAW) - 1);
     p = ngx_http_gonsters_history_where(p, ctx, from, to, to_inclusive);
 
-    return ngx_sprintf(p, " GROUP BY time(%s) fill(none)",
-                       ngx_http_gonsters_intervals[ctx->interval].name);
+    return ngx_sprintf(p, " GROUP BY time(%s)%s fill(none)",
+                       ngx_http_gonsters_intervals[ctx->interval].name,
+                       by_machine ? ", \"machine_id\"" : "");
+}
+
+
+#define ngx_http_gonsters_history_buckets(p, ctx, from, to, incl)            \
+    ngx_http_gonsters_history_buckets_by(p, ctx, from, to, incl, 0)
+
+
+/*
+ * The number of rows holding at least one of the selected fields: the
+ * machine_id tag selected with them in a subquery is present on exactly
+ * those rows, and count() of it counts them ("SELECT count(a), count(b)"
+ * would count each field apart).  The caller writes the FROM source and
+ * the closing parenthesis.
+ */
+static u_char *
+ngx_http_gonsters_history_count_open(u_char *p,
+    ngx_http_gonsters_history_ctx_t *ctx)
+{
+    p = ngx_cpymem(p, "SELECT count(\"machine_id\") AS \"rows\" FROM (SELECT ",
+                   sizeof("SELECT count(\"machine_id\") AS \"rows\" FROM (SELECT ")
+                   - 1);
+    p = ngx_http_gonsters_history_select(p, ctx, NULL);
+
+    return ngx_cpymem(p, ", \"machine_id\" FROM ",
+                      sizeof(", \"machine_id\" FROM ") - 1);
 }
 
 
@@ -179,15 +206,16 @@ ngx_http_gonsters_history_first(ngx_http_request_t *r,
         /* tail */
         p = ngx_http_gonsters_history_buckets(p, ctx, ctx->tier_to, ctx->end,
                                               1);
-        p = ngx_cpymem(p, " ORDER BY time DESC; SELECT ", 28);
+        p = ngx_cpymem(p, " ORDER BY time DESC; ", 21);
 
         /* tier count */
-        p = ngx_http_gonsters_history_select(p, ctx, "count");
-        p = ngx_sprintf(p, " FROM \"%s\".\"" GN_MEASUREMENT "\"",
+        p = ngx_http_gonsters_history_count_open(p, ctx);
+        p = ngx_sprintf(p, "\"%s\".\"" GN_MEASUREMENT "\"",
                         gn_tiers[ngx_http_gonsters_intervals[ctx->interval]
                                  .tier].rp);
         p = ngx_http_gonsters_history_where(p, ctx, ctx->tier_from,
                                             ctx->tier_to, 0);
+        *p++ = ')';
 
         /* head */
         if (ctx->has_head) {
@@ -218,22 +246,23 @@ ngx_http_gonsters_history_first(ngx_http_request_t *r,
     }
 
     /* count, then the page */
-    p = ngx_cpymem(p, "SELECT ", 7);
-    p = ngx_http_gonsters_history_select(p, ctx, "count");
+    p = ngx_http_gonsters_history_count_open(p, ctx);
 
     if (ctx->interval == NGX_HTTP_GONSTERS_INTERVAL_RAW) {
-        p = ngx_cpymem(p, " FROM " NGX_HTTP_GONSTERS_RAW,
-                       sizeof(" FROM " NGX_HTTP_GONSTERS_RAW) - 1);
+        p = ngx_cpymem(p, NGX_HTTP_GONSTERS_RAW,
+                       sizeof(NGX_HTTP_GONSTERS_RAW) - 1);
         p = ngx_http_gonsters_history_where(p, ctx, ctx->start, ctx->end, 1);
-        p = ngx_cpymem(p, "; SELECT ", 9);
+        p = ngx_cpymem(p, "); SELECT ", 10);
         p = ngx_http_gonsters_history_select(p, ctx, NULL);
         p = ngx_cpymem(p, " FROM " NGX_HTTP_GONSTERS_RAW,
                        sizeof(" FROM " NGX_HTTP_GONSTERS_RAW) - 1);
         p = ngx_http_gonsters_history_where(p, ctx, ctx->start, ctx->end, 1);
 
     } else {
-        p = ngx_cpymem(p, " FROM (", 7);
-        p = ngx_http_gonsters_history_buckets(p, ctx, ctx->start, ctx->end, 1);
+        *p++ = '(';
+        p = ngx_http_gonsters_history_buckets_by(p, ctx, ctx->start, ctx->end,
+                                                 1, 1);
+        *p++ = ')';
 
         /*
          * The page selects from the buckets as rows: LIMIT and OFFSET
@@ -281,28 +310,19 @@ ngx_http_gonsters_history_query(ngx_http_request_t *r,
 }
 
 
-/* the largest count of the selected fields: the number of rows where
- * each reading (bucket) holds every selected field */
+/* the value of a count statement (no row: nothing counted) */
 static ngx_uint_t
 ngx_http_gonsters_history_count(ngx_http_gonsters_rows_t *rows)
 {
-    double      v, max;
-    ngx_uint_t  c;
+    double  v;
 
-    if (rows->n == 0) {
+    if (rows->n == 0 || rows->ncols < 2) {
         return 0;
     }
 
-    max = 0;
+    v = rows->values[0];
 
-    for (c = 0; c + 1 < rows->ncols; c++) {
-        v = rows->values[c];
-        if (v == v && v > max) {
-            max = v;
-        }
-    }
-
-    return (ngx_uint_t) max;
+    return (v == v && v > 0) ? (ngx_uint_t) v : 0;
 }
 
 

@@ -304,7 +304,12 @@ ngx_http_gonsters_ingest_parse(ngx_http_request_t *r,
      * a pool of its own sized for it (cJSON's nodes take about twice the
      * text), so that nearly every node is a pointer bump in one block.
      */
-    pool = ngx_create_pool(ngx_max(2 * body->len + 4096, NGX_MIN_POOL_SIZE),
+    /* a multiple of the alignment: nginx's small allocations align their
+     * start, and a block whose end is not aligned hands out memory past
+     * it ((size_t) (end - aligned) wraps) */
+    pool = ngx_create_pool(ngx_align(ngx_max(2 * body->len + 4096,
+                                             NGX_MIN_POOL_SIZE),
+                                     ngx_pagesize),
                            r->connection->log);
     if (pool == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -31,14 +31,17 @@ my @F = qw(temperature pressure speed);
 my $now = ns_now();
 my $m = machine(location => 'History Hall, Bay=2', sensor_type => 'Temperature');
 
-# readings every ~7 minutes for 74 hours, the newest a minute ago; every
-# reading has a temperature, every second a pressure, every sixth a speed
+# readings every ~7 minutes for 74 hours, the newest a minute ago, with
+# overlapping field sets (so that counting rows is not counting a field):
+# a temperature but in every fifth reading, a pressure in every second, a
+# speed in every third and in those without temperature
 srand(42);
 my @readings;
 for (my ($i, $ts) = (0, $now - 74 * $H); $ts < $now - 60 * $S; $i++, $ts += 7 * 60 * $S + int(rand(1000)) * 1_000_003) {
-    my %r = (ts => $ts, temperature => sprintf('%.3f', 20 + 10 * rand()) + 0);
+    my %r = (ts => $ts);
+    $r{temperature} = sprintf('%.3f', 20 + 10 * rand()) + 0 unless $i % 5 == 4;
     $r{pressure} = sprintf('%.2f', 100 + rand()) + 0 if $i % 2 == 0;
-    $r{speed} = 1000 + int(rand(500)) if $i % 6 == 0;
+    $r{speed} = 1000 + int(rand(500)) if $i % 3 == 0 || $i % 5 == 4;
     push @readings, \%r;
 }
 
@@ -126,7 +129,7 @@ my $q0 = 'start_time=' . enc(iso($start)) . '&end_time=' . enc(iso($now));
 # ---- every interval equals the aggregate of the readings --------------------------------
 
 for my $interval (qw(raw 1m 5m 1h 1d)) {
-    for my $fields ([@F], ['pressure', 'speed'], ['speed']) {
+    for my $fields ([@F], ['pressure', 'speed'], ['temperature', 'pressure'], ['speed']) {
         my $fq = join(',', @$fields);
         my $res = history("$q0&interval=$interval&limit=10000&fields=$fq");
         is($res->{status}, 200, "$interval $fq: 200") or diag $res->{content};
@@ -205,7 +208,8 @@ for my $interval (qw(raw 1h)) {
     like($res->{headers}{'content-type'}, qr{^text/csv}, "CSV $interval: text/csv");
     my @lines = split /\n/, $res->{content};
     is(shift @lines, 'timestamp,temperature,speed', "CSV $interval: the header");
-    my @rows = map { my @c = split /,/, $_, -1; +{ timestamp => $c[0], temperature => $c[1],
+    my @rows = map { my @c = split /,/, $_, -1; +{ timestamp => $c[0],
+                     temperature => $c[1] eq '' ? undef : $c[1],
                      speed => $c[2] eq '' ? undef : $c[2] } } @lines;
     my $b = json_body(history("$q0&interval=$interval&fields=temperature,speed&limit=50&offset=3")) || {};
     is(differ(\@rows, [ map { [ parse_iso($_->{timestamp}), $_ ] } @{ $b->{data} } ], qw(temperature speed)), '',
@@ -244,7 +248,8 @@ for my $interval (qw(1h 1d)) {
        "$interval includes the late reading (its windows re-aggregated)");
 }
 is_deeply(influx_rows("SELECT temperature_count FROM sensor_data_hourly.sensor_readings WHERE machine_id = '$m' AND time = " . fl($late->{ts}, $H))->[0]{temperature_count},
-          scalar(grep { fl($_->{ts}, $H) == fl($late->{ts}, $H) } @readings), 'the hourly count includes it');
+          scalar(grep { exists $_->{temperature} && fl($_->{ts}, $H) == fl($late->{ts}, $H) } @readings),
+          'the hourly count includes it');
 
 
 # ---- end_time defaults to now; time zones ---------------------------------------------------
