@@ -873,8 +873,16 @@ wk_writer_run(void *arg)
                 w->batch_started_ms = wk_now_ms();
             }
 
-            if (wk_writer_record(w, &rec) != 0 && wk_writer_expired(w)) {
-                break;
+            if (wk_writer_record(w, &rec) != 0) {
+                if (wk_writer_expired(w)) {
+                    break;
+                }
+
+                /* out of memory: the record again, later (a line it
+                 * already added is written twice, harmlessly) */
+                w->cur = rec.pos;
+                wk_sleep_ms(100);
+                continue;
             }
 
             w->end = rec.end;
