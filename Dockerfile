@@ -2,7 +2,10 @@
 #
 #   docker build -t gonsters .
 #   docker run -p 8080:8080 gonsters                        # nginx + module
-#   docker run gonsters gonsters-worker -c /etc/gonsters/worker.conf
+#   docker run -v gonsters-spool:/var/lib/gonsters/worker gonsters \
+#       gonsters-worker -c /etc/gonsters/worker.conf
+#     (the spool must be a volume: it holds acknowledged messages that
+#     InfluxDB does not have yet)
 #
 # The build stage runs the same `make module worker` as a developer machine,
 # against Debian's nginx-dev, so the module matches Debian's /usr/sbin/nginx.
@@ -30,8 +33,8 @@ RUN apt-get update \
         libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin gonsters \
- && mkdir -p /var/cache/gonsters/nginx \
- && chown gonsters:gonsters /var/cache/gonsters/nginx
+ && mkdir -p /var/cache/gonsters/nginx /var/lib/gonsters/worker \
+ && chown gonsters:gonsters /var/cache/gonsters/nginx /var/lib/gonsters/worker
 
 COPY --from=build /src/build/nginx/ngx_http_gonsters_module.so /usr/lib/nginx/modules/
 COPY --from=build /src/build/gonsters-worker /usr/local/bin/
