@@ -156,6 +156,39 @@ sub topic { "factory/$factory/machine/$_[0]/telemetry" }
 }
 
 
+# ---- a full spool: the worker stops taking messages, the broker keeps them ----
+
+{
+    my $w = Gonsters::Worker->new(group => "t-full-$$",
+                                  influx_db => "t_worker_full_$$",
+                                  conf => { spool_max_bytes => 1048576,
+                                            spool_segment_bytes => 65536 });
+    ok($w->start, 'worker with a 1 MiB spool subscribed');
+    my $base = int(time * 1000) - 900_000;
+    stall('influxdb');
+    # 6000 messages of ~280 bytes: well over 1 MiB
+    my @pubs = map {
+        publish_lines(topic($machines[$_]), payloads($base, 1500, 0),
+                      "$w->{dir}/full$_.txt")
+    } 0 .. 3;
+    my $full = wait_until(30, sub {
+        read_file($w->logfile) =~ /"message":"spool full: not taking messages/
+    });
+    ok($full, 'the spool filled up while InfluxDB was stalled');
+    cmp_ok(-s "$w->{dir}/spool/metrics.prom" ? $w->metric('spool_bytes') : 0,
+           '<=', 1048576, 'and stayed within spool_max_bytes');
+    resume('influxdb');
+    waitpid($_, 0) for @pubs;
+    my $got = 0;
+    wait_until(120, sub { ($got = influx_count($w->db)) >= 6000 });
+    is($got, 6000, 'every message arrived once InfluxDB was back: none '
+                   . 'dropped');
+    like(read_file($w->logfile), qr/"message":"spool has space again"/,
+         'the worker took messages again');
+    $w->stop;
+}
+
+
 # ---- two workers, one group ---------------------------------------------------
 
 {
