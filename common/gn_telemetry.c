@@ -239,6 +239,11 @@ gn_check_timestamp(const cJSON *item, const char *path, const char *field,
          ? GN_TIME_EFORMAT
          : gn_time_parse_iso8601(item->valuestring, len, ns);
 
+    if (rc == GN_TIME_EFORMAT) {
+        gn_errors_add(errs, path, field, item, "%s", gn_time_strerror(rc));
+        return 0;
+    }
+
     if (rc != GN_TIME_OK) {
         gn_errors_add(errs, path, field, item, "Invalid ISO 8601 format: %s",
                       gn_time_strerror(rc));

@@ -240,6 +240,18 @@ test_reading(void)
         }
     }
 
+    /* the seed's text, once */
+    reset(NERR);
+    GN_CHECK_INT(reading("{\"timestamp\":\"2025-13-45\",\"speed\":1}", &r),
+                 1);
+    GN_CHECK(strcmp(items[0].error, "Invalid ISO 8601 format") == 0);
+    reset(NERR);
+    GN_CHECK_INT(reading("{\"timestamp\":\"2025-12-13T10:00:00\","
+                         "\"speed\":1}", &r), 1);
+    GN_CHECK(strcmp(items[0].error, "Invalid ISO 8601 format: Timestamp "
+                                    "must include a time zone (Z or "
+                                    "\xc2\xb1hh:mm)") == 0);
+
     /* every error of one reading is reported, not just the first */
     reset(NERR);
     GN_CHECK_INT(reading("{\"timestamp\":\"x\",\"temperature\":\"a\","

@@ -388,6 +388,16 @@ sub resume {
     kill 'CONT', @$pids;
 }
 
+# END blocks run last-defined first, so the test file's own END cleanups
+# (psql ...) would run before this module's and could wait forever on a
+# store a dying test left stopped.  An END compiled once the test file is
+# compiled runs before them all.
+sub resume_all { resume($_) for keys %stalled }
+
+INIT {
+    eval 'END { Gonsters::Test::resume_all() } 1' or die $@;
+}
+
 # A test file that died before stop(): leave no nginx behind.
 END {
     resume($_) for keys %stalled;
