@@ -31,6 +31,10 @@ gn_errors_add(gn_errors_t *errs, const char *path, const char *field,
     gn_error_t  *e;
     va_list      ap;
 
+    if (errs == NULL) {
+        return;
+    }
+
     if (errs->n == errs->cap) {
         errs->dropped++;
         return;
@@ -59,18 +63,46 @@ gn_errors_add(gn_errors_t *errs, const char *path, const char *field,
 /*
  * What cJSON lets through and JSON (RFC 8259) does not: invalid UTF-8 and
  * raw control characters in strings.  The same pass bounds the nesting
- * before any tree is built.
+ * before any tree is built.  Runs of bytes that need no look (most of a
+ * body) are skipped with one table lookup each.
  */
+
+/* bytes that end a run: inside strings '"', '\\', controls and non-ASCII;
+ * outside them also the brackets */
+#define GN_SCAN_STRING  1
+#define GN_SCAN_OUTSIDE 2
+
+static const unsigned char  gn_scan_stop[256] = {
+    [0x00 ... 0x1f] = GN_SCAN_STRING,
+    ['"'] = GN_SCAN_STRING | GN_SCAN_OUTSIDE,
+    ['\\'] = GN_SCAN_STRING,
+    ['['] = GN_SCAN_OUTSIDE,
+    [']'] = GN_SCAN_OUTSIDE,
+    ['{'] = GN_SCAN_OUTSIDE,
+    ['}'] = GN_SCAN_OUTSIDE,
+    [0x80 ... 0xff] = GN_SCAN_STRING | GN_SCAN_OUTSIDE,
+};
+
+
 static const char *
 gn_json_scan(const char *text, size_t len, size_t max_depth, size_t *offset)
 {
     const unsigned char  *p = (const unsigned char *) text, *end = p + len;
     const unsigned char  *start = p;
     size_t                depth = 0;
-    int                   in_string = 0, n;
+    unsigned              stop = GN_SCAN_OUTSIDE;
+    int                   n;
     uint32_t              cp;
 
-    while (p < end) {
+    for ( ;; ) {
+        while (p < end && !(gn_scan_stop[*p] & stop)) {
+            p++;
+        }
+
+        if (p == end) {
+            return NULL;
+        }
+
         if (*p >= 0x80) {
             n = gn_utf8_next(p, end, &cp);
             if (n < 0) {
@@ -81,27 +113,25 @@ gn_json_scan(const char *text, size_t len, size_t max_depth, size_t *offset)
             continue;
         }
 
-        if (in_string) {
-            if (*p == '\\' && p + 1 < end) {
-                p += 2;
+        if (stop == GN_SCAN_STRING) {
+            if (*p == '\\') {
+                p += (p + 1 < end) ? 2 : 1;
                 continue;
             }
 
-            if (*p == '"') {
-                in_string = 0;
-
-            } else if (*p < 0x20) {
+            if (*p < 0x20) {
                 *offset = (size_t) (p - start);
                 return "control character in a string";
             }
 
+            stop = GN_SCAN_OUTSIDE;     /* the closing quote */
             p++;
             continue;
         }
 
         switch (*p) {
         case '"':
-            in_string = 1;
+            stop = GN_SCAN_STRING;
             break;
 
         case '[':
@@ -112,8 +142,7 @@ gn_json_scan(const char *text, size_t len, size_t max_depth, size_t *offset)
             }
             break;
 
-        case ']':
-        case '}':
+        default:                        /* ']' '}' */
             if (depth > 0) {
                 depth--;
             }
@@ -122,8 +151,6 @@ gn_json_scan(const char *text, size_t len, size_t max_depth, size_t *offset)
 
         p++;
     }
-
-    return NULL;
 }
 
 
@@ -258,51 +285,25 @@ gn_check_timestamp(const cJSON *item, const char *path, const char *field,
 static int
 gn_reading_key(const char *key)
 {
-    int  i;
-
-    for (i = 0; i < GN_FIELD_N; i++) {
-        if (strcmp(key, gn_field_names[i]) == 0) {
-            return i;
+    switch (key[0]) {
+    case 't':
+        if (strcmp(key, "timestamp") == 0) {
+            return GN_KEY_TIMESTAMP;
         }
-    }
+        return strcmp(key, "temperature") == 0 ? GN_FIELD_TEMPERATURE : -1;
 
-    if (strcmp(key, "timestamp") == 0) {
-        return GN_KEY_TIMESTAMP;
-    }
+    case 'p':
+        return strcmp(key, "pressure") == 0 ? GN_FIELD_PRESSURE : -1;
 
-    if (strcmp(key, "sensor_type") == 0) {
-        return GN_KEY_SENSOR_TYPE;
-    }
-
-    return -1;
-}
-
-
-/* a key given twice would let two parsers see two different readings */
-static size_t
-gn_check_duplicates(const cJSON *obj, const char *path, gn_errors_t *errs)
-{
-    const cJSON  *item;
-    unsigned      seen = 0;
-    size_t        nerr = 0;
-    int           k;
-
-    cJSON_ArrayForEach(item, obj) {
-        k = gn_reading_key(item->string);
-        if (k < 0) {
-            continue;
+    case 's':
+        if (strcmp(key, "speed") == 0) {
+            return GN_FIELD_SPEED;
         }
+        return strcmp(key, "sensor_type") == 0 ? GN_KEY_SENSOR_TYPE : -1;
 
-        if (seen & (1u << k)) {
-            gn_errors_add(errs, path, item->string, item,
-                          "Duplicate key");
-            nerr++;
-        }
-
-        seen |= 1u << k;
+    default:
+        return -1;
     }
-
-    return nerr;
 }
 
 
@@ -310,25 +311,51 @@ size_t
 gn_reading_parse(const cJSON *obj, const char *path, gn_reading_t *out,
     gn_errors_t *errs)
 {
-    const cJSON  *item;
-    size_t        n0 = errs->n + errs->dropped;
-    int           i;
+    const cJSON  *item, *timestamp = NULL, *field[GN_FIELD_N] = { NULL };
+    unsigned      seen = 0;
+    size_t        nerr = 0;
+    int           i, k;
 
     if (!cJSON_IsObject(obj)) {
         gn_errors_add(errs, path, NULL, obj, "Must be an object");
         return 1;
     }
 
-    gn_check_duplicates(obj, path, errs);
+    /* one pass over the keys; a key given twice would let two parsers see
+     * two different readings */
+    cJSON_ArrayForEach(item, obj) {
+        k = gn_reading_key(item->string);
+        if (k < 0) {
+            continue;
+        }
+
+        if (seen & (1u << k)) {
+            gn_errors_add(errs, path, item->string, item, "Duplicate key");
+            nerr++;
+            continue;
+        }
+
+        seen |= 1u << k;
+
+        if (k == GN_KEY_TIMESTAMP) {
+            timestamp = item;
+
+        } else if (k < GN_FIELD_N) {
+            field[k] = item;
+        }
+    }
 
     out->present = 0;
     out->ts_ns = 0;
 
-    gn_check_timestamp(cJSON_GetObjectItemCaseSensitive(obj, "timestamp"),
-                       path, "timestamp", &out->ts_ns, errs);
+    if (!gn_check_timestamp(timestamp, path, "timestamp", &out->ts_ns,
+                            errs))
+    {
+        nerr++;
+    }
 
     for (i = 0; i < GN_FIELD_N; i++) {
-        item = cJSON_GetObjectItemCaseSensitive(obj, gn_field_names[i]);
+        item = field[i];
         if (item == NULL) {
             continue;
         }
@@ -336,12 +363,14 @@ gn_reading_parse(const cJSON *obj, const char *path, gn_reading_t *out,
         if (!cJSON_IsNumber(item)) {
             gn_errors_add(errs, path, gn_field_names[i], item,
                           "Must be a number");
+            nerr++;
             continue;
         }
 
         if (!isfinite(item->valuedouble)) {
             gn_errors_add(errs, path, gn_field_names[i], item,
                           "Must be a finite number");
+            nerr++;
             continue;
         }
 
@@ -349,13 +378,14 @@ gn_reading_parse(const cJSON *obj, const char *path, gn_reading_t *out,
         out->present |= 1u << i;
     }
 
-    if (out->present == 0 && errs->n + errs->dropped == n0) {
+    if (out->present == 0 && nerr == 0) {
         gn_errors_add(errs, path, NULL, obj,
                       "At least one of temperature, pressure, speed is "
                       "required");
+        nerr++;
     }
 
-    return errs->n + errs->dropped - n0;
+    return nerr;
 }
 
 
@@ -509,8 +539,11 @@ gn_ingest_entry(const cJSON *entry, size_t idx,
 
     j = 0;
     cJSON_ArrayForEach(reading, readings) {
-        snprintf(rpath, sizeof(rpath), "%s.readings[%zu]", path, j);
-        gn_reading_parse(reading, rpath, &m->readings[j], errs);
+        /* the path is only written for a reading that has errors */
+        if (gn_reading_parse(reading, NULL, &m->readings[j], NULL) != 0) {
+            snprintf(rpath, sizeof(rpath), "%s.readings[%zu]", path, j);
+            gn_reading_parse(reading, rpath, &m->readings[j], errs);
+        }
         j++;
     }
 

@@ -64,7 +64,7 @@ typedef struct {
 } gn_errors_t;
 
 /* field is "path.field" ("field" when path is empty, "path" when field is
- * NULL); error is a printf format */
+ * NULL); error is a printf format; errs NULL: nothing recorded */
 void gn_errors_add(gn_errors_t *errs, const char *path, const char *field,
     const cJSON *value, const char *error, ...)
     __attribute__((format(printf, 5, 6)));
@@ -85,8 +85,8 @@ cJSON *gn_json_parse(const char *text, size_t len, size_t max_depth,
  * InfluxDB's range), at least one of temperature, pressure, speed, each a
  * finite JSON number; no key twice; other keys are ignored.  path prefixes
  * the field names of the errors ("batch[0].readings[2]", or "" for none).
- * Returns 0 and fills *out when valid, otherwise the number of errors it
- * added.
+ * Returns 0 and fills *out when valid, otherwise the number of errors
+ * (errs NULL: only counted, and path may be NULL).
  */
 size_t gn_reading_parse(const cJSON *obj, const char *path, gn_reading_t *out,
     gn_errors_t *errs);
