@@ -438,7 +438,7 @@ ngx_http_gonsters_config_unknown(ngx_http_request_t *r,
     cJSON_AddItemToArray(errors, e);
     cJSON_AddItemToObject(root, "known_settings", known);
 
-    return ngx_http_gonsters_users_send(r, NGX_HTTP_BAD_REQUEST, root);
+    return ngx_http_gonsters_send_cjson(r, NGX_HTTP_BAD_REQUEST, root);
 }
 
 

@@ -64,7 +64,7 @@ ngx_http_gonsters_history_not_found(ngx_http_request_t *r, ngx_str_t *id)
     cJSON_AddStringToObject(root, "message", "Machine not found");
     cJSON_AddStringToObject(root, "machine_id", text);
 
-    return ngx_http_gonsters_ingest_send(r, NGX_HTTP_NOT_FOUND, root);
+    return ngx_http_gonsters_send_cjson(r, NGX_HTTP_NOT_FOUND, root);
 }
 
 

@@ -305,5 +305,5 @@ ngx_http_gonsters_history_bad_params(ngx_http_request_t *r,
         cJSON_AddStringToObject(e, "value", value);
     }
 
-    return ngx_http_gonsters_ingest_send(r, NGX_HTTP_BAD_REQUEST, root);
+    return ngx_http_gonsters_send_cjson(r, NGX_HTTP_BAD_REQUEST, root);
 }

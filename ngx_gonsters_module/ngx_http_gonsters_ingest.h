@@ -105,9 +105,6 @@ ngx_int_t ngx_http_gonsters_ingest_invalid(ngx_http_request_t *r,
     ngx_http_gonsters_ingest_ctx_t *ctx, const char *message);
 ngx_int_t ngx_http_gonsters_ingest_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *message, const char *error);
-/* prints and frees the tree (always) and sends it */
-ngx_int_t ngx_http_gonsters_ingest_send(ngx_http_request_t *r,
-    ngx_uint_t status, cJSON *root);
 
 /* ngx_http_gonsters_ingest.c: the endpoint */
 ngx_int_t ngx_http_gonsters_ingest_handler(ngx_http_request_t *r);

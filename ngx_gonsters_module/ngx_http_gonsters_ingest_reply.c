@@ -13,38 +13,6 @@
 #include "gn_json.h"
 
 
-ngx_int_t
-ngx_http_gonsters_ingest_send(ngx_http_request_t *r, ngx_uint_t status,
-    cJSON *root)
-{
-    char       *text;
-    ngx_str_t   json;
-
-    if (root == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-
-    if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    json.len = ngx_strlen(text);
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
-        cJSON_free(text);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(json.data, text, json.len);
-    cJSON_free(text);
-
-    return ngx_http_gonsters_send_json(r, status, &json);
-}
-
-
 /* the printed "value" of each error (cJSON's text, copied into r->pool) */
 static ngx_int_t
 ngx_http_gonsters_ingest_values(ngx_http_request_t *r,
@@ -219,7 +187,7 @@ ngx_http_gonsters_ingest_error(ngx_http_request_t *r, ngx_uint_t status,
     cJSON_AddStringToObject(e, "error", error);
     cJSON_AddNullToObject(e, "value");
 
-    return ngx_http_gonsters_ingest_send(r, status, root);
+    return ngx_http_gonsters_send_cjson(r, status, root);
 }
 
 

@@ -240,7 +240,7 @@ ngx_http_gonsters_param_errors(ngx_http_request_t *r, const char *message,
         cJSON_AddItemToArray(arr, e);
     }
 
-    return ngx_http_gonsters_users_send(r, NGX_HTTP_BAD_REQUEST, root);
+    return ngx_http_gonsters_send_cjson(r, NGX_HTTP_BAD_REQUEST, root);
 }
 
 

@@ -123,6 +123,10 @@ void ngx_http_gonsters_resume(ngx_http_request_t *r, ngx_int_t rc);
 /* ngx_http_gonsters_reply.c */
 ngx_int_t ngx_http_gonsters_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *json);
+/* prints root (a cJSON tree, deleted here; NULL: 500) compactly */
+struct cJSON;
+ngx_int_t ngx_http_gonsters_send_cjson(ngx_http_request_t *r,
+    ngx_uint_t status, struct cJSON *root);
 ngx_int_t ngx_http_gonsters_send_body(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, ngx_str_t *body);
 ngx_int_t ngx_http_gonsters_send_not_allowed(ngx_http_request_t *r,

@@ -8,6 +8,8 @@
 #include "ngx_http_gonsters_module.h"
 #include "gn_json.h"
 
+#include <cjson/cJSON.h>
+
 
 static ngx_str_t  ngx_http_gonsters_json_type = ngx_string("application/json");
 
@@ -18,6 +20,38 @@ ngx_http_gonsters_send_json(ngx_http_request_t *r, ngx_uint_t status,
 {
     return ngx_http_gonsters_send_body(r, status, &ngx_http_gonsters_json_type,
                                        json);
+}
+
+
+ngx_int_t
+ngx_http_gonsters_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
+    cJSON *root)
+{
+    char       *text;
+    ngx_str_t   json;
+
+    if (root == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json.len = ngx_strlen(text);
+    json.data = ngx_pnalloc(r->pool, json.len);
+    if (json.data == NULL) {
+        cJSON_free(text);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(json.data, text, json.len);
+    cJSON_free(text);
+
+    return ngx_http_gonsters_send_json(r, status, &json);
 }
 
 

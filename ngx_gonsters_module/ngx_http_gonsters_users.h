@@ -192,9 +192,6 @@ ngx_int_t ngx_http_gonsters_users_fields(ngx_http_request_t *r,
 ngx_int_t ngx_http_gonsters_users_field(ngx_http_request_t *r,
     ngx_uint_t status, const char *message, const char *field,
     const char *error);
-/* prints and frees the tree (always) and sends it */
-ngx_int_t ngx_http_gonsters_users_send(ngx_http_request_t *r,
-    ngx_uint_t status, cJSON *root);
 
 /* ngx_http_gonsters_users_reply.c */
 char *ngx_http_gonsters_users_dup(ngx_http_request_t *r, u_char *s,

@@ -21,38 +21,6 @@ ngx_http_gonsters_json_cleanup(void *data)
 
 
 ngx_int_t
-ngx_http_gonsters_users_send(ngx_http_request_t *r, ngx_uint_t status,
-    cJSON *root)
-{
-    char       *text;
-    ngx_str_t   json;
-
-    if (root == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-
-    if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    json.len = ngx_strlen(text);
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
-        cJSON_free(text);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(json.data, text, json.len);
-    cJSON_free(text);
-
-    return ngx_http_gonsters_send_json(r, status, &json);
-}
-
-
-ngx_int_t
 ngx_http_gonsters_users_fields(ngx_http_request_t *r, ngx_uint_t status,
     const char *message, ngx_http_gonsters_field_errors_t *errs)
 {
@@ -78,7 +46,7 @@ ngx_http_gonsters_users_fields(ngx_http_request_t *r, ngx_uint_t status,
         cJSON_AddItemToArray(arr, e);
     }
 
-    return ngx_http_gonsters_users_send(r, status, root);
+    return ngx_http_gonsters_send_cjson(r, status, root);
 }
 
 

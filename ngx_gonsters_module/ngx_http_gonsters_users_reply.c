@@ -180,7 +180,7 @@ ngx_http_gonsters_users_user_reply(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_gonsters_users_send(r, status, root);
+    return ngx_http_gonsters_send_cjson(r, status, root);
 }
 
 
@@ -223,7 +223,7 @@ ngx_http_gonsters_users_tokens_reply(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_gonsters_users_send(r, NGX_HTTP_OK, root);
+    return ngx_http_gonsters_send_cjson(r, NGX_HTTP_OK, root);
 }
 
 ngx_int_t

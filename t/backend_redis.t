@@ -12,117 +12,27 @@ use warnings;
 use lib 't/lib';
 
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP;
-use POSIX qw(setsid);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Gonsters::Test qw(env_or_bail finish_requests http json_body start_request
                      time_scale wait_until);
+use Gonsters::Redis qw(resp redis_kill redis_start);
 
-my $run = env_or_bail('GONSTERS_RUN_DIR');
 my $redis_port = env_or_bail('GONSTERS_REDIS_PORT');
 my $scale = time_scale();
 my $key = "gntest:$$:";
 my $channel = "gn-test-$$";
-my $main_pid = $$;
 
-# whatever happens, leave the stack's Redis running
-my ($redis_stopped, $redis_down) = (0, 0);
-END {
-    return unless $$ == $main_pid;
-    kill 'CONT', redis_pid() if $redis_stopped;
-    redis_start() if $redis_down;
-}
+# Redis directly: Gonsters::Redis (which restarts a killed Redis at the end,
+# and the harness resumes a stalled one)
 
-# ---- Redis, directly ---------------------------------------------------
-
-sub redis_pid {
-    open my $fh, '<', "$run/pids/redis.pid" or die "no redis pid file: $!";
-    chomp(my $pid = <$fh>);
-    return $pid;
-}
-
-sub redis_stop { Gonsters::Test::stall('redis'); $redis_stopped = 1; }
-sub redis_cont { Gonsters::Test::resume('redis'); $redis_stopped = 0; }
-
-sub resp_encode {
-    my $out = '*' . @_ . "\r\n";
-    $out .= '$' . length($_) . "\r\n$_\r\n" for @_;
-    return $out;
-}
-
-sub resp_read {
-    my ($s) = @_;
-    my $line = <$s>;
-    return undef unless defined $line;
-    $line =~ s/\r\n\z//;
-    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
-    return $rest if $type eq '+';
-    return "ERR:$rest" if $type eq '-';
-    return 0 + $rest if $type eq ':';
-    if ($type eq '$') {
-        return undef if $rest < 0;
-        my $buf = '';
-        while (length $buf < $rest + 2) {
-            read($s, $buf, $rest + 2 - length $buf, length $buf) or last;
-        }
-        return substr($buf, 0, $rest);
-    }
-    return [map { resp_read($s) } 1 .. $rest] if $type eq '*';
-    die "unexpected RESP line: $line";
-}
-
-# one command on a fresh connection (or several, pipelined: [args], [args])
-sub resp {
-    my @cmds = ref $_[0] ? @_ : ([@_]);
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$redis_port",
-                                  Timeout => 2) or return undef;
-    binmode $s;
-    print $s join '', map { resp_encode(@$_) } @cmds;
-    my @replies = map { resp_read($s) } @cmds;
-    close $s;
-    return $replies[-1];
-}
+sub redis_stop { Gonsters::Test::stall('redis') }
+sub redis_cont { Gonsters::Test::resume('redis') }
 
 sub subscribers {
     my $r = resp('PUBSUB', 'NUMSUB', $channel);
     return ref $r ? $r->[1] : 0;
-}
-
-sub redis_kill {
-    my $pid = redis_pid();
-    kill 'CONT', $pid if $redis_stopped;
-    $redis_stopped = 0;
-    $redis_down = 1;
-    kill 'TERM', $pid;
-    wait_until(10, sub { !kill 0, $pid }) or die "redis $pid does not stop";
-}
-
-# the command of scripts/stack.sh start_redis; the stack can stop it again
-sub redis_start {
-    my $child = fork // die "fork: $!";
-    if ($child == 0) {
-        setsid();
-        my $pid = fork // POSIX::_exit(1);
-        if ($pid == 0) {
-            open STDIN, '<', '/dev/null';
-            open STDOUT, '>>', "$run/redis/redis.log";
-            open STDERR, '>&', \*STDOUT;
-            exec 'redis-server', '--port', $redis_port, '--bind', '127.0.0.1',
-                 '--dir', "$run/redis", '--save', '', '--appendonly', 'no',
-                 '--daemonize', 'no', '--logfile', ''
-                or POSIX::_exit(127);
-        }
-        open my $fh, '>', "$run/pids/redis.pid" or POSIX::_exit(1);
-        print $fh "$pid\n";
-        close $fh;
-        POSIX::_exit(0);
-    }
-    waitpid $child, 0;
-    wait_until(10, sub { (resp('PING') // '') eq 'PONG' })
-        or die "redis did not restart";
-    $redis_down = 0;
 }
 
 # ---- HTTP --------------------------------------------------------------

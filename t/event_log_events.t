@@ -17,12 +17,11 @@ use lib 't/lib';
 
 use Cwd qw(abs_path);
 use File::Temp qw(tempdir);
-use IO::Socket::INET;
 use JSON::PP;
-use POSIX qw(setsid);
 use Test::More;
 use Gonsters::Test qw(env_or_bail finish_requests hs256_token http json_body
                      psql read_file start_request wait_until write_file);
+use Gonsters::Redis qw(resp redis_kill redis_start);
 
 my $run = env_or_bail('GONSTERS_RUN_DIR');
 my $dsn = env_or_bail('GONSTERS_PG_DSN');
@@ -35,11 +34,9 @@ my $main_pid = $$;
 my $pgbin = '/usr/lib/postgresql/15/bin';
 my $pgdir = abs_path("$run/pg") or BAIL_OUT("no $run/pg");
 my $pg_opts = pg_options();
-my $redis_down = 0;
 
 END {
     return unless $$ == $main_pid;
-    redis_start() if $redis_down;
     pg_start() if defined $pg_opts && !pg_running();
     eval {
         psql("UPDATE system_config SET setting_value = default_value "
@@ -77,50 +74,6 @@ sub pg_running {
 }
 
 sub pg_start { pg_ctl('-l', "$pgdir/server.log", '-w', '-o', $pg_opts, 'start') }
-
-sub redis_pid {
-    open my $fh, '<', "$run/pids/redis.pid" or die "no redis pid file: $!";
-    chomp(my $pid = <$fh>);
-    return $pid;
-}
-
-sub redis_ping {
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$redis_port", Timeout => 1) or return 0;
-    print $s "PING\r\n";
-    my $line = <$s> // '';
-    return $line =~ /^\+PONG/;
-}
-
-sub redis_kill {
-    my $pid = redis_pid();
-    $redis_down = 1;
-    kill 'TERM', $pid;
-    wait_until(10, sub { !kill 0, $pid }) or die "redis $pid does not stop";
-}
-
-sub redis_start {
-    my $child = fork // die "fork: $!";
-    if ($child == 0) {
-        setsid();
-        my $pid = fork // POSIX::_exit(1);
-        if ($pid == 0) {
-            open STDIN, '<', '/dev/null';
-            open STDOUT, '>>', "$run/redis/redis.log";
-            open STDERR, '>&', \*STDOUT;
-            exec 'redis-server', '--port', $redis_port, '--bind', '127.0.0.1',
-                 '--dir', "$run/redis", '--save', '', '--appendonly', 'no',
-                 '--daemonize', 'no', '--logfile', ''
-                or POSIX::_exit(127);
-        }
-        open my $fh, '>', "$run/pids/redis.pid" or POSIX::_exit(1);
-        print $fh "$pid\n";
-        close $fh;
-        POSIX::_exit(0);
-    }
-    waitpid $child, 0;
-    wait_until(10, sub { redis_ping() }) or die "redis did not restart";
-    $redis_down = 0;
-}
 
 # ---- an nginx with the event log at debug --------------------------------
 

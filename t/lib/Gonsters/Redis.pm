@@ -53,16 +53,18 @@ sub resp_read {
     die "unexpected RESP line: $line";
 }
 
-# resp('GET', $key): one command on a fresh connection; undef when Redis
-# cannot be reached
+# resp('GET', $key): one command on a fresh connection, or several
+# pipelined (resp([args], [args])): the last reply; undef when Redis cannot
+# be reached
 sub resp {
+    my @cmds = ref $_[0] ? @_ : ([@_]);
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . port(), Timeout => 2)
         or return undef;
     binmode $s;
-    print $s resp_encode(@_);
-    my $reply = resp_read($s);
+    print $s join '', map { resp_encode(@$_) } @cmds;
+    my @replies = map { resp_read($s) } @cmds;
     close $s;
-    return $reply;
+    return $replies[-1];
 }
 
 sub redis_kill {
