@@ -9,7 +9,6 @@
 #include "ngx_http_gonsters_ingest.h"
 
 
-static ngx_int_t ngx_http_gonsters_ingest_init_process(ngx_cycle_t *cycle);
 static void *ngx_http_gonsters_ingest_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_ingest_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -124,7 +123,7 @@ ngx_module_t  ngx_http_gonsters_ingest_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_http_gonsters_ingest_init_process, /* init process */
+    NULL, /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -141,15 +140,6 @@ ngx_http_gonsters_ingest_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_gonsters_ingest_read(r);
-}
-
-
-static ngx_int_t
-ngx_http_gonsters_ingest_init_process(ngx_cycle_t *cycle)
-{
-    ngx_http_gonsters_ingest_json_hooks();
-
-    return NGX_OK;
 }
 
 

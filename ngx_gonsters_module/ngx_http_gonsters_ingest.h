@@ -88,11 +88,6 @@ typedef struct {
 
 /* ngx_http_gonsters_ingest_body.c */
 ngx_int_t ngx_http_gonsters_ingest_read(ngx_http_request_t *r);
-/* cJSON allocates from a request pool while an ingest body is parsed */
-void ngx_http_gonsters_ingest_json_hooks(void);
-/* cJSON allocates from pool (NULL: malloc again); trees made meanwhile
- * are freed with the pool, never with cJSON_Delete() */
-void ngx_http_gonsters_json_pool(ngx_pool_t *pool);
 
 /* ngx_http_gonsters_ingest_line.c */
 ngx_int_t ngx_http_gonsters_ingest_resolve(ngx_http_request_t *r,

@@ -203,62 +203,10 @@ ngx_http_gonsters_ingest_alloc(void *pool, size_t size)
 }
 
 
-/*
- * The tree of an ingest body (thousands of small nodes) is allocated from
- * the request pool: cJSON's hooks send its allocations there while
- * gn_ingest_parse() runs, and its frees meanwhile (of partial trees) are
- * no-ops; the pool frees it all at once.  Outside that window the hooks
- * are malloc and free.  malloc and free of the nodes were a third of the
- * endpoint's CPU.
- */
-static ngx_pool_t  *ngx_http_gonsters_ingest_json_pool;
-
-
-static void *
-ngx_http_gonsters_ingest_json_malloc(size_t size)
-{
-    if (ngx_http_gonsters_ingest_json_pool) {
-        return ngx_palloc(ngx_http_gonsters_ingest_json_pool, size);
-    }
-
-    return malloc(size);
-}
-
-
-static void
-ngx_http_gonsters_ingest_json_free(void *p)
-{
-    if (ngx_http_gonsters_ingest_json_pool == NULL) {
-        free(p);
-    }
-}
-
-
-/* cJSON's allocations go to pool until called again with NULL: trees made
- * meanwhile must not be given to cJSON_Delete() (the pool frees them) */
-void
-ngx_http_gonsters_json_pool(ngx_pool_t *pool)
-{
-    ngx_http_gonsters_ingest_json_pool = pool;
-}
-
-
 static void
 ngx_http_gonsters_ingest_destroy_pool(void *data)
 {
     ngx_destroy_pool(data);
-}
-
-
-void
-ngx_http_gonsters_ingest_json_hooks(void)
-{
-    cJSON_Hooks  hooks;
-
-    hooks.malloc_fn = ngx_http_gonsters_ingest_json_malloc;
-    hooks.free_fn = ngx_http_gonsters_ingest_json_free;
-
-    cJSON_InitHooks(&hooks);
 }
 
 
@@ -324,13 +272,13 @@ ngx_http_gonsters_ingest_parse(ngx_http_request_t *r,
     cln->handler = ngx_http_gonsters_ingest_destroy_pool;
     cln->data = pool;
 
-    ngx_http_gonsters_ingest_json_pool = pool;
+    ngx_http_gonsters_json_pool(pool);
 
     status = gn_ingest_parse((char *) body->data, body->len, &limits,
                              ngx_http_gonsters_ingest_alloc, r->pool,
                              &ctx->in, &ctx->errs);
 
-    ngx_http_gonsters_ingest_json_pool = NULL;
+    ngx_http_gonsters_json_pool(NULL);
 
     ctx->now_ns = ngx_http_gonsters_now_ns();
 

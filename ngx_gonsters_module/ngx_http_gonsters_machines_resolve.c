@@ -95,9 +95,10 @@ ngx_http_gonsters_machines_resolve(ngx_http_request_t *r, ngx_str_t *ids,
 }
 
 
+/* a string member of a tree in the request pool: no copy needed */
 static ngx_int_t
-ngx_http_gonsters_machines_copy_member(ngx_pool_t *pool, cJSON *obj,
-    const char *name, ngx_str_t *out)
+ngx_http_gonsters_machines_member(cJSON *obj, const char *name,
+    ngx_str_t *out)
 {
     cJSON  *item;
 
@@ -106,56 +107,46 @@ ngx_http_gonsters_machines_copy_member(ngx_pool_t *pool, cJSON *obj,
         return NGX_DECLINED;
     }
 
+    out->data = (u_char *) item->valuestring;
     out->len = ngx_strlen(item->valuestring);
-    out->data = ngx_pnalloc(pool, out->len + 1);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, item->valuestring, out->len + 1);
 
     return NGX_OK;
 }
 
 
 /* a cached object into m: NGX_OK, NGX_DECLINED (not a machine object: a
- * miss), NGX_ERROR */
+ * miss); the tree and its strings are allocated from pool */
 static ngx_int_t
 ngx_http_gonsters_machines_parse_cached(ngx_pool_t *pool, char *text,
     size_t len, ngx_str_t *id, ngx_http_gonsters_machine_t *m)
 {
-    cJSON      *obj;
-    ngx_int_t   rc;
+    cJSON       *obj;
+    ngx_int_t    rc;
+    ngx_uint_t   i;
 
+    struct {
+        const char  *name;
+        ngx_str_t   *value;
+    } members[] = {
+        { "machine_id", &m->id },
+        { "name", &m->name },
+        { "location", &m->location },
+        { "sensor_type", &m->sensor_type },
+        { "status", &m->status },
+        { "factory_id", &m->factory_id },
+    };
+
+    ngx_http_gonsters_json_pool(pool);
     obj = cJSON_ParseWithLength(text, len);
-    if (obj == NULL) {
-        return NGX_DECLINED;
-    }
+    ngx_http_gonsters_json_pool(NULL);
 
-    rc = ngx_http_gonsters_machines_copy_member(pool, obj, "machine_id",
-                                                &m->id);
-    if (rc == NGX_OK) {
-        rc = ngx_http_gonsters_machines_copy_member(pool, obj, "name",
-                                                    &m->name);
-    }
-    if (rc == NGX_OK) {
-        rc = ngx_http_gonsters_machines_copy_member(pool, obj, "location",
-                                                    &m->location);
-    }
-    if (rc == NGX_OK) {
-        rc = ngx_http_gonsters_machines_copy_member(pool, obj, "sensor_type",
-                                                    &m->sensor_type);
-    }
-    if (rc == NGX_OK) {
-        rc = ngx_http_gonsters_machines_copy_member(pool, obj, "status",
-                                                    &m->status);
-    }
-    if (rc == NGX_OK) {
-        rc = ngx_http_gonsters_machines_copy_member(pool, obj, "factory_id",
-                                                    &m->factory_id);
-    }
+    rc = (obj == NULL) ? NGX_DECLINED : NGX_OK;
 
-    cJSON_Delete(obj);
+    for (i = 0; rc == NGX_OK && i < sizeof(members) / sizeof(members[0]); i++)
+    {
+        rc = ngx_http_gonsters_machines_member(obj, members[i].name,
+                                               members[i].value);
+    }
 
     if (rc == NGX_OK
         && (m->id.len != id->len
@@ -198,9 +189,6 @@ ngx_http_gonsters_resolve_mget(ngx_http_request_t *r,
                                                              e->len,
                                                              &rs->ids[i],
                                                              &rs->machines[i]);
-                if (rc == NGX_ERROR) {
-                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
-                }
             }
 
             ngx_http_gonsters_metrics_cache(NGX_HTTP_GONSTERS_CACHE_MACHINE,

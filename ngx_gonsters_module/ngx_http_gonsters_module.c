@@ -21,6 +21,7 @@ typedef ngx_int_t (*ngx_http_gonsters_endpoint_pt)(ngx_http_request_t *r);
 
 static ngx_int_t ngx_http_gonsters_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_gonsters_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_gonsters_init_process(ngx_cycle_t *cycle);
 static void *ngx_http_gonsters_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_gonsters_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_gonsters_create_loc_conf(ngx_conf_t *cf);
@@ -135,7 +136,7 @@ ngx_module_t  ngx_http_gonsters_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_gonsters_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -362,6 +363,15 @@ ngx_http_gonsters_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_gonsters_metrics_log_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gonsters_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_gonsters_json_hooks();
 
     return NGX_OK;
 }

@@ -141,6 +141,12 @@ ngx_int_t ngx_http_gonsters_send_unavailable(ngx_http_request_t *r,
     ngx_http_gonsters_backend_status_e status);
 const char *ngx_http_gonsters_backend_name(ngx_http_gonsters_backend_e b);
 
+/* ngx_http_gonsters_json.c: cJSON allocates from pool until called again
+ * with NULL; trees made meanwhile are freed with the pool, never with
+ * cJSON_Delete().  The hooks are installed once per process. */
+void ngx_http_gonsters_json_hooks(void);
+void ngx_http_gonsters_json_pool(ngx_pool_t *pool);
+
 /* ngx_http_gonsters_health.c */
 ngx_int_t ngx_http_gonsters_health_handler(ngx_http_request_t *r);
 
