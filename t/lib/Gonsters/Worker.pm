@@ -64,6 +64,7 @@ sub new {
         metrics_interval_ms   => 200,
         %{ $opt{conf} || {} },
     );
+    $self->{connections} = $kv{mqtt_connections} || 1;
     $self->{conf} = write_file("$self->{dir}/worker.conf",
         join('', map { "$_ = $kv{$_}\n" } sort keys %kv));
     $self->{metrics} = "$self->{dir}/spool/metrics.prom";
@@ -90,9 +91,10 @@ sub start {
     $self->{pid} = $pid;
     $self->{runs}++;
     my $want = $self->{runs};
+    my $conns = $self->{connections};
     my $ok = wait_until(20, sub {
         my $n = () = read_file($self->logfile) =~ /"message":"subscribed"/g;
-        return $n >= 2 * $want;
+        return $n >= 2 * $want * $conns;
     });
     diag("worker $self->{id} did not subscribe:\n" . read_file($self->logfile))
         unless $ok;
