@@ -43,7 +43,7 @@ delete $ENV{$_} for grep { /^GONSTERS_WORKER_/ && $_ ne 'GONSTERS_WORKER_BIN' }
 my $dir = tempdir('gonsters-worker-t-XXXXXX', TMPDIR => 1,
                   CLEANUP => !$ENV{GONSTERS_TEST_KEEP});
 my $id = "t-worker-$$-" . int(time * 1000);
-my (%running, @logs, @topics);
+my (%running, @logs, @topics, @ids);
 
 
 
@@ -55,6 +55,8 @@ sub write_conf {
     # telemetry meant for the stack's worker
     $kv{spool_dir}   //= "$dir/spool-$name";
     $kv{share_group} //= "t-worker-$$";
+    $kv{session_expiry} //= 60;
+    push @ids, $kv{client_id} if $kv{client_id};
     $kv{pg_dsn}      //= "host=127.0.0.1 port=$ENV{GONSTERS_PG_PORT} "
                          . 'dbname=gonsters user=gonsters'
         if $ENV{GONSTERS_PG_PORT};
@@ -342,7 +344,13 @@ END {
         kill 'KILL', $pid;
         waitpid($pid, 0);
     }
-    # drop the retained messages of this run
+    # drop the sessions (the broker would queue later tests' messages for
+    # their share group) and the retained messages of this run
+    for my $cid (@ids) {
+        system('mosquitto_sub', '-h', '127.0.0.1', '-p', $port, '-i', $cid,
+               '-t', 'gonsters/test/none', '-E', '-W', '5')
+            if defined $port;
+    }
     for my $t (@topics) {
         system('mosquitto_pub', '-h', '127.0.0.1', '-p', $port, '-r', '-n',
                '-t', $t) if defined $port;

@@ -47,7 +47,7 @@ sub new {
         mqtt_uri              => "tcp://127.0.0.1:$mqtt",
         client_id             => $self->{id},
         share_group           => $opt{group} || "t-$$",
-        session_expiry        => 300,
+        session_expiry        => 120,
         keepalive             => 10,
         connect_retry_max     => 1,
         log_level             => 'info',
@@ -159,12 +159,28 @@ sub log_records {
     return (\@ok, \@bad);
 }
 
+# the broker keeps an offline session, and queues every later test's
+# messages for its share group, until session_expiry: drop the sessions
+# with a clean-start connect under each client id
+sub forget_sessions {
+    my ($self) = @_;
+    my $port = $ENV{GONSTERS_MQTT_PORT} or return;
+    for my $id ($self->{id},
+                map { "$self->{id}-$_" } 1 .. $self->{connections} - 1)
+    {
+        system('mosquitto_sub', '-h', '127.0.0.1', '-p', $port, '-i', $id,
+               '-t', 'gonsters/test/none', '-E', '-W', '5');
+    }
+}
+
 sub DESTROY {
     my ($self) = @_;
     if ($self->{pid}) {
         kill 'KILL', $self->{pid};
         waitpid($self->{pid}, 0);
     }
+    local $?;
+    $self->forget_sessions;
 }
 
 # ---- machines ----------------------------------------------------------------
