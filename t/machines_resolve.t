@@ -35,7 +35,7 @@ http {
     gonsters_postgres "$dsn application_name=machines_resolve";
     gonsters_postgres_query_timeout 1s;
     gonsters_redis 127.0.0.1:$redis_port;
-    gonsters_redis_timeout 300ms;
+    gonsters_redis_timeout @{[ 300 * $scale ]}ms;
     gonsters_machine_cache_ttl 600s;
     gonsters_machine_touch_interval 100ms;
     large_client_header_buffers 4 64k;
@@ -87,7 +87,7 @@ is_deeply($j->{machines}, \@want, 'cold: known, unknown, duplicate, malformed in
 is(cache_count('miss'), 5, 'cold: five misses counted');
 is(cache_count('hit'), 0, 'cold: no hit');
 
-ok(wait_until(3, sub { defined resp('GET', "gonsters:machine:$a") && defined resp('GET', "gonsters:machine:$b") }),
+ok(wait_until(3 * $scale, sub { defined resp('GET', "gonsters:machine:$a") && defined resp('GET', "gonsters:machine:$b") }),
    'the rows read from PostgreSQL are written to the cache');
 my $cached = eval { decode_json(resp('GET', "gonsters:machine:$a")) } || {};
 is_deeply([sort keys %$cached],
