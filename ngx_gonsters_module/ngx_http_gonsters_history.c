@@ -44,30 +44,6 @@ ngx_module_t  ngx_http_gonsters_history_module = {
 };
 
 
-static ngx_int_t
-ngx_http_gonsters_history_not_found(ngx_http_request_t *r, ngx_str_t *id)
-{
-    char   *text;
-    cJSON  *root;
-
-    text = ngx_pnalloc(r->pool, id->len + 1);
-    root = cJSON_CreateObject();
-    if (text == NULL || root == NULL) {
-        cJSON_Delete(root);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(text, id->data, id->len);
-    text[id->len] = '\0';
-
-    cJSON_AddStringToObject(root, "status", "error");
-    cJSON_AddStringToObject(root, "message", "Machine not found");
-    cJSON_AddStringToObject(root, "machine_id", text);
-
-    return ngx_http_gonsters_send_cjson(r, NGX_HTTP_NOT_FOUND, root);
-}
-
-
 /* the last path segment, unescaped */
 static ngx_int_t
 ngx_http_gonsters_history_id(ngx_http_request_t *r, ngx_str_t *id)
@@ -126,7 +102,7 @@ ngx_http_gonsters_history_handler(ngx_http_request_t *r)
     }
 
     if (!gn_uuid_is_valid((char *) id.data, id.len)) {
-        return ngx_http_gonsters_history_not_found(r, &id);
+        return ngx_http_gonsters_machine_not_found(r, &id);
     }
 
     gn_uuid_lower((char *) ctx->id, (char *) id.data);
@@ -181,7 +157,7 @@ ngx_http_gonsters_history_join(ngx_http_request_t *r,
     if (ctx->machine.id.len == 0) {
         id.data = ctx->id;
         id.len = GN_UUID_LEN;
-        return ngx_http_gonsters_history_not_found(r, &id);
+        return ngx_http_gonsters_machine_not_found(r, &id);
     }
 
     if (ctx->first_failed) {

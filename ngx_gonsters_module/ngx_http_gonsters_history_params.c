@@ -49,34 +49,6 @@ ngx_http_gonsters_history_error(ngx_http_gonsters_history_ctx_t *ctx,
 }
 
 
-/* the first occurrence of a parameter, unescaped ('+' stays '+', as in
- * "+07:00"); NGX_DECLINED when absent */
-static ngx_int_t
-ngx_http_gonsters_history_arg(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    u_char     *src, *dst;
-    ngx_str_t   raw;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    value->data = ngx_pnalloc(r->pool, raw.len + 1);
-    if (value->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = raw.data;
-    dst = value->data;
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
-    *dst = '\0';
-    value->len = dst - value->data;
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_http_gonsters_history_time(ngx_http_gonsters_history_ctx_t *ctx,
     const char *parameter, ngx_str_t *value, int64_t *ns)
@@ -191,7 +163,7 @@ ngx_http_gonsters_history_params(ngx_http_request_t *r,
 
     ngx_http_gonsters_history_accept(r, ctx);
 
-    rc = ngx_http_gonsters_history_arg(r, "start_time", &start);
+    rc = ngx_http_gonsters_arg(r, "start_time", &start);
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
@@ -205,11 +177,11 @@ ngx_http_gonsters_history_params(ngx_http_request_t *r,
         ngx_http_gonsters_history_time(ctx, "start_time", &start, &ctx->start);
     }
 
-    if (ngx_http_gonsters_history_arg(r, "end_time", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "end_time", &v) == NGX_OK) {
         ngx_http_gonsters_history_time(ctx, "end_time", &v, &ctx->end);
     }
 
-    if (ngx_http_gonsters_history_arg(r, "interval", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "interval", &v) == NGX_OK) {
         for (i = 0; i < NGX_HTTP_GONSTERS_INTERVAL_N; i++) {
             if (v.len == ngx_strlen(ngx_http_gonsters_intervals[i].name)
                 && ngx_strncmp(v.data, ngx_http_gonsters_intervals[i].name,
@@ -228,12 +200,12 @@ ngx_http_gonsters_history_params(ngx_http_request_t *r,
         }
     }
 
-    if (ngx_http_gonsters_history_arg(r, "fields", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "fields", &v) == NGX_OK) {
         ctx->fields = 0;
         ngx_http_gonsters_history_fields(ctx, &v);
     }
 
-    if (ngx_http_gonsters_history_arg(r, "limit", &v) == NGX_OK
+    if (ngx_http_gonsters_arg(r, "limit", &v) == NGX_OK
         && ngx_http_gonsters_history_int(&v, 1,
                                          NGX_HTTP_GONSTERS_HISTORY_MAX_LIMIT,
                                          &ctx->limit)
@@ -243,7 +215,7 @@ ngx_http_gonsters_history_params(ngx_http_request_t *r,
                           "Must be an integer between 1 and 10000", &v);
     }
 
-    if (ngx_http_gonsters_history_arg(r, "offset", &v) == NGX_OK
+    if (ngx_http_gonsters_arg(r, "offset", &v) == NGX_OK
         && ngx_http_gonsters_history_int(&v, 0,
                                          NGX_HTTP_GONSTERS_HISTORY_MAX_OFFSET,
                                          &ctx->offset)

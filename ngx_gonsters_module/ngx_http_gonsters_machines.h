@@ -103,6 +103,11 @@ void ngx_http_gonsters_machines_touch(ngx_log_t *log, ngx_str_t *id);
 ngx_int_t ngx_http_gonsters_machines_path_id(ngx_http_request_t *r,
     ngx_str_t *id, ngx_str_t *raw);
 
+/* the 404 of /api/v1/data/machine/{id} (the seed's body); id is a
+ * validated UUID (nothing to escape) */
+ngx_int_t ngx_http_gonsters_machine_not_found(ngx_http_request_t *r,
+    ngx_str_t *id);
+
 
 /* ---- shared by the ngx_http_gonsters_machines_*.c files ------------------ */
 

@@ -311,25 +311,11 @@ ngx_http_gonsters_machine_created_reply(ngx_http_request_t *r, void *data)
 {
     ngx_http_gonsters_machines_ctx_t  *ctx = data;
 
-    u_char     *p;
-    ngx_str_t   json;
-
-    static const char  head[] = "{\"status\":\"success\",\"message\":"
-                                "\"Machine created successfully\","
-                                "\"machine_id\":\"";
-
-    json.len = sizeof(head) - 1 + ctx->id.len + 2;
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(json.data, head, sizeof(head) - 1);
-    p = ngx_cpymem(p, ctx->id.data, ctx->id.len);
-    *p++ = '"';
-    *p = '}';
-
-    return ngx_http_gonsters_send_json(r, NGX_HTTP_CREATED, &json);
+    return ngx_http_gonsters_send_wrapped(r, NGX_HTTP_CREATED,
+                                          "{\"status\":\"success\","
+                                          "\"message\":\"Machine created "
+                                          "successfully\",\"machine_id\":\"",
+                                          &ctx->id, "\"}");
 }
 
 
@@ -513,27 +499,14 @@ ngx_http_gonsters_machine_bad_id(ngx_http_request_t *r, ngx_str_t *raw)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_gonsters_machine_not_found(ngx_http_request_t *r, ngx_str_t *id)
 {
-    u_char     *p;
-    ngx_str_t   json;
-
-    static const char  head[] = "{\"status\":\"error\",\"message\":"
-                                "\"Machine not found\",\"machine_id\":\"";
-
-    json.len = sizeof(head) - 1 + id->len + 2;
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(json.data, head, sizeof(head) - 1);
-    p = ngx_cpymem(p, id->data, id->len);
-    *p++ = '"';
-    *p = '}';
-
-    return ngx_http_gonsters_send_json(r, NGX_HTTP_NOT_FOUND, &json);
+    return ngx_http_gonsters_send_wrapped(r, NGX_HTTP_NOT_FOUND,
+                                          "{\"status\":\"error\","
+                                          "\"message\":\"Machine not found\","
+                                          "\"machine_id\":\"",
+                                          id, "\"}");
 }
 
 
@@ -679,24 +652,11 @@ ngx_http_gonsters_machine_patched_reply(ngx_http_request_t *r, void *data)
 {
     ngx_http_gonsters_machines_ctx_t  *ctx = data;
 
-    u_char     *p;
-    ngx_str_t   json;
-
-    static const char  head[] = "{\"status\":\"success\",\"message\":"
-                                "\"Machine updated successfully\","
-                                "\"machine\":";
-
-    json.len = sizeof(head) - 1 + ctx->json.len + 1;
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(json.data, head, sizeof(head) - 1);
-    p = ngx_cpymem(p, ctx->json.data, ctx->json.len);
-    *p = '}';
-
-    return ngx_http_gonsters_send_json(r, NGX_HTTP_OK, &json);
+    return ngx_http_gonsters_send_wrapped(r, NGX_HTTP_OK,
+                                          "{\"status\":\"success\","
+                                          "\"message\":\"Machine updated "
+                                          "successfully\",\"machine\":",
+                                          &ctx->json, "}");
 }
 
 

@@ -119,6 +119,62 @@ ngx_http_gonsters_send_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* head, JSON text the caller vouches for, tail: the answers that wrap a
+ * value already in JSON form (a machine object, a UUID in quotes) */
+ngx_int_t
+ngx_http_gonsters_send_wrapped(ngx_http_request_t *r, ngx_uint_t status,
+    const char *head, ngx_str_t *middle, const char *tail)
+{
+    size_t      hlen, tlen;
+    u_char     *p;
+    ngx_str_t   json;
+
+    hlen = ngx_strlen(head);
+    tlen = ngx_strlen(tail);
+
+    json.len = hlen + middle->len + tlen;
+    json.data = ngx_pnalloc(r->pool, json.len);
+    if (json.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(json.data, head, hlen);
+    p = ngx_cpymem(p, middle->data, middle->len);
+    ngx_memcpy(p, tail, tlen);
+
+    return ngx_http_gonsters_send_json(r, status, &json);
+}
+
+
+/* the first occurrence of a query argument, URI-unescaped ('+' stays '+',
+ * as in "+07:00") and NUL-terminated, in r->pool; NGX_DECLINED when
+ * absent */
+ngx_int_t
+ngx_http_gonsters_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    u_char     *src, *dst;
+    ngx_str_t   raw;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    value->data = ngx_pnalloc(r->pool, raw.len + 1);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    src = raw.data;
+    dst = value->data;
+    ngx_unescape_uri(&dst, &src, raw.len, 0);
+    *dst = '\0';
+    value->len = dst - value->data;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_gonsters_add_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)

@@ -28,8 +28,6 @@
 
 
 static ngx_int_t ngx_http_gonsters_test_event_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_gonsters_test_event_arg(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 static char *ngx_http_gonsters_test_event(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -78,7 +76,7 @@ ngx_http_gonsters_test_event_handler(ngx_http_request_t *r)
 
     level = NGX_LOG_INFO;
 
-    if (ngx_http_gonsters_test_event_arg(r, "level", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "level", &v) == NGX_OK) {
         level = (ngx_strcmp(v.data, "debug") == 0) ? NGX_LOG_DEBUG
                 : (ngx_strcmp(v.data, "warning") == 0) ? NGX_LOG_WARN
                 : (ngx_strcmp(v.data, "error") == 0) ? NGX_LOG_ERR
@@ -87,12 +85,12 @@ ngx_http_gonsters_test_event_handler(ngx_http_request_t *r)
 
     ngx_str_null(&logger);
     ngx_str_null(&message);
-    (void) ngx_http_gonsters_test_event_arg(r, "logger", &logger);
-    (void) ngx_http_gonsters_test_event_arg(r, "message", &message);
+    (void) ngx_http_gonsters_arg(r, "logger", &logger);
+    (void) ngx_http_gonsters_arg(r, "message", &message);
 
     k = 0;
 
-    if (ngx_http_gonsters_test_event_arg(r, "open", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "open", &v) == NGX_OK) {
         n = ngx_atoi(v.data, v.len);
 
         for (i = 0; n > 0 && i < (ngx_uint_t) n && k < 20; i++) {
@@ -101,10 +99,10 @@ ngx_http_gonsters_test_event_handler(ngx_http_request_t *r)
         }
     }
 
-    if (ngx_http_gonsters_test_event_arg(r, "s", &s) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "s", &s) == NGX_OK) {
         f[k].key = "s";
 
-        if (ngx_http_gonsters_test_event_arg(r, "key", &key) == NGX_OK) {
+        if (ngx_http_gonsters_arg(r, "key", &key) == NGX_OK) {
             /* a key with a NUL ends there: keys are C strings */
             f[k].key = (char *) key.data;
         }
@@ -119,19 +117,19 @@ ngx_http_gonsters_test_event_handler(ngx_http_request_t *r)
         *f[k - 1].v.str = s;
     }
 
-    if (ngx_http_gonsters_test_event_arg(r, "i", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "i", &v) == NGX_OK) {
         f[k].key = "i";
         f[k].type = NGX_HTTP_GONSTERS_EV_T_INT;
         f[k++].v.i = strtoll((char *) v.data, NULL, 10);
     }
 
-    if (ngx_http_gonsters_test_event_arg(r, "d", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "d", &v) == NGX_OK) {
         f[k].key = "d";
         f[k].type = NGX_HTTP_GONSTERS_EV_T_NUM;
         f[k++].v.num = strtod((char *) v.data, NULL);
     }
 
-    if (ngx_http_gonsters_test_event_arg(r, "close", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "close", &v) == NGX_OK) {
         n = ngx_atoi(v.data, v.len);
 
         for (i = 0; n > 0 && i < (ngx_uint_t) n && k < 28; i++) {
@@ -140,7 +138,7 @@ ngx_http_gonsters_test_event_handler(ngx_http_request_t *r)
         }
     }
 
-    if (ngx_http_gonsters_test_event_arg(r, "req", &v) == NGX_OK) {
+    if (ngx_http_gonsters_arg(r, "req", &v) == NGX_OK) {
         f[k].key = NULL;
         f[k++].type = NGX_HTTP_GONSTERS_EV_T_REQUEST;
     }
@@ -160,33 +158,6 @@ ngx_http_gonsters_test_event_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_gonsters_send_json(r, NGX_HTTP_OK, &json);
-}
-
-
-/* the argument URI-unescaped and NUL-terminated */
-static ngx_int_t
-ngx_http_gonsters_test_event_arg(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    u_char     *src, *dst;
-    ngx_str_t   raw;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    value->data = ngx_pnalloc(r->pool, raw.len + 1);
-    if (value->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = raw.data;
-    dst = value->data;
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
-    value->len = dst - value->data;
-    *dst = '\0';
-
-    return NGX_OK;
 }
 
 
