@@ -28,6 +28,7 @@
 #include "ngx_http_gonsters_machines.h"
 #include "gn_telemetry.h"
 #include "gn_tiers.h"
+#include "gn_influx.h"
 
 
 #define NGX_HTTP_GONSTERS_HISTORY_MAX_LIMIT  10000
@@ -65,13 +66,14 @@ typedef struct {
 } ngx_http_gonsters_history_error_t;
 
 
-/* rows of one InfluxDB series: values[i * ncols + c]; column 0 is the
- * time (ns), the others are the selected fields, NaN for null */
+/* rows of one InfluxDB series: time[i] (ns), and the selected fields
+ * values[i * (ncols - 1) + c - 1] as InfluxDB's number text (len 0: null),
+ * pointing into its answer in r->pool */
 typedef struct {
     ngx_uint_t                    n;
     ngx_uint_t                    ncols;
     int64_t                      *time;
-    double                       *values;     /* n * (ncols - 1) */
+    gn_influx_value_t            *values;     /* n * (ncols - 1) */
 } ngx_http_gonsters_rows_t;
 
 

@@ -320,9 +320,10 @@ ngx_http_gonsters_history_count(ngx_http_gonsters_rows_t *rows)
         return 0;
     }
 
-    v = rows->values[0];
+    v = gn_influx_double(rows->values[0].p, rows->values[0].len);
 
-    return (v == v && v > 0) ? (ngx_uint_t) v : 0;
+    return (v == v && v > 0 && v < (double) NGX_MAX_UINT32_VALUE)
+           ? (ngx_uint_t) v : 0;
 }
 
 

@@ -3,142 +3,45 @@
  * endpoint: the seed's JSON (status, machine, query, data newest first,
  * pagination) or, with "Accept: text/csv", the same rows as CSV.
  *
- * The /query answers carry times as nanosecond integers (epoch=ns), which
- * a double cannot hold exactly: before parsing, the first element of every
- * row (the time) is turned into a JSON string, then read with strtoll.
+ * The /query answers (epoch=ns) are read with gn_influx (common/): one
+ * pass that checks the text, a second that reads the rows, no tree; the
+ * times as integers, the values as InfluxDB's number text, copied to the
+ * answer (gn_influx_number), so that no value is read and printed again.
  */
 
 
 #include "ngx_http_gonsters_module.h"
 #include "ngx_http_gonsters_history.h"
 #include "ngx_http_gonsters_ingest.h"
-#include "gn_lineproto.h"
 #include "gn_time.h"
 #include "gn_json.h"
-
-#include <math.h>
 
 
 static ngx_str_t  ngx_http_gonsters_csv_type =
     ngx_string("text/csv; charset=utf-8");
 
 
-/* '[' followed by a number (only a row's time) gets the number quoted;
- * strings are skipped whole */
 static ngx_int_t
-ngx_http_gonsters_history_quote_times(ngx_pool_t *pool, ngx_str_t *in,
-    ngx_str_t *out)
+ngx_http_gonsters_history_series(ngx_http_request_t *r,
+    gn_influx_result_t *res, ngx_http_gonsters_rows_t *rows)
 {
-    u_char  *p, *last, *d;
-    ngx_uint_t  in_string;
-
-    out->data = ngx_pnalloc(pool, in->len * 2 + 1);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    d = out->data;
-    p = in->data;
-    last = in->data + in->len;
-    in_string = 0;
-
-    while (p < last) {
-
-        if (in_string) {
-            if (*p == '\\' && p + 1 < last) {
-                *d++ = *p++;
-            } else if (*p == '"') {
-                in_string = 0;
-            }
-            *d++ = *p++;
-            continue;
-        }
-
-        if (*p == '"') {
-            in_string = 1;
-            *d++ = *p++;
-            continue;
-        }
-
-        if (*p == '[' && p + 1 < last
-            && (p[1] == '-' || (p[1] >= '0' && p[1] <= '9')))
-        {
-            *d++ = *p++;
-            *d++ = '"';
-            do {
-                *d++ = *p++;
-            } while (p < last && *p >= '0' && *p <= '9');
-            *d++ = '"';
-            continue;
-        }
-
-        *d++ = *p++;
-    }
-
-    *d = '\0';
-    out->len = d - out->data;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_gonsters_history_series(ngx_http_request_t *r, cJSON *result,
-    ngx_http_gonsters_rows_t *rows)
-{
-    char        *end;
-    cJSON       *series, *columns, *values, *row, *v;
-    ngx_uint_t   i, c, ncols;
-
     ngx_memzero(rows, sizeof(ngx_http_gonsters_rows_t));
 
-    series = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(result,
-                                                                 "series"), 0);
-    if (series == NULL) {
+    if (res->ncols == 0) {
         return NGX_OK;
     }
 
-    columns = cJSON_GetObjectItemCaseSensitive(series, "columns");
-    values = cJSON_GetObjectItemCaseSensitive(series, "values");
-    ncols = cJSON_GetArraySize(columns);
-
-    if (!cJSON_IsArray(values) || ncols < 1) {
-        return NGX_ERROR;
-    }
-
-    rows->ncols = ncols;
-    rows->n = cJSON_GetArraySize(values);
+    rows->ncols = res->ncols;
+    rows->n = res->nrows;
     rows->time = ngx_palloc(r->pool, rows->n * sizeof(int64_t) + 1);
-    rows->values = ngx_palloc(r->pool,
-                              rows->n * (ncols - 1) * sizeof(double) + 1);
+    rows->values = ngx_palloc(r->pool, rows->n * (rows->ncols - 1)
+                                       * sizeof(gn_influx_value_t) + 1);
     if (rows->time == NULL || rows->values == NULL) {
         return NGX_ERROR;
     }
 
-    i = 0;
-    cJSON_ArrayForEach(row, values) {
-        v = cJSON_GetArrayItem(row, 0);
-
-        if (!cJSON_IsString(v)) {
-            return NGX_ERROR;
-        }
-
-        errno = 0;
-        rows->time[i] = strtoll(v->valuestring, &end, 10);
-        if (errno || *end != '\0') {
-            return NGX_ERROR;
-        }
-
-        for (c = 1; c < ncols; c++) {
-            v = cJSON_GetArrayItem(row, c);
-            rows->values[i * (ncols - 1) + c - 1] =
-                cJSON_IsNumber(v) ? v->valuedouble : NAN;
-        }
-
-        i++;
-    }
-
-    return NGX_OK;
+    return gn_influx_rows(res, rows->time, rows->values) == 0
+           ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -146,53 +49,44 @@ ngx_int_t
 ngx_http_gonsters_history_parse(ngx_http_request_t *r, ngx_str_t *body,
     ngx_http_gonsters_rows_t **rows, ngx_uint_t n)
 {
-    cJSON       *root, *results, *result, *error;
-    ngx_int_t    rc;
-    ngx_str_t    text;
-    ngx_uint_t   i;
+    ngx_uint_t           i;
+    gn_influx_answer_t   ans;
+    gn_influx_result_t   res[4];
 
-    if (ngx_http_gonsters_history_quote_times(r->pool, body, &text) != NGX_OK)
-    {
+    if (n > 4) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "gonsters: history: %ui statements", n);
         return NGX_ERROR;
     }
 
-    /* the tree in r->pool: no malloc per node, freed with the request */
-    ngx_http_gonsters_json_pool(r->pool);
-    root = cJSON_ParseWithLength((char *) text.data, text.len);
-    ngx_http_gonsters_json_pool(NULL);
-
-    if (root == NULL) {
+    if (gn_influx_scan((char *) body->data, body->len, &ans, res, n) != 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "gonsters: history: influxdb answer is not JSON");
+                      "gonsters: history: unexpected influxdb answer: %s",
+                      ans.invalid);
         return NGX_ERROR;
     }
-
-    results = cJSON_GetObjectItemCaseSensitive(root, "results");
-    rc = NGX_OK;
 
     for (i = 0; i < n; i++) {
-        result = cJSON_GetArrayItem(results, i);
-        error = cJSON_GetObjectItemCaseSensitive(result, "error");
 
-        if (result == NULL || error != NULL) {
+        if (i >= ans.nresults || res[i].error) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "gonsters: history: influxdb statement %ui "
-                          "failed: %s", i,
-                          cJSON_IsString(error) ? error->valuestring
-                                                : "no result");
-            rc = NGX_DECLINED;
-            break;
+                          "failed: %*s", i,
+                          i < ans.nresults ? res[i].error_len
+                          : ans.error ? ans.error_len : sizeof("no result") - 1,
+                          i < ans.nresults ? res[i].error
+                          : ans.error ? ans.error : "no result");
+            return NGX_DECLINED;
         }
 
-        if (ngx_http_gonsters_history_series(r, result, rows[i]) != NGX_OK) {
+        if (ngx_http_gonsters_history_series(r, &res[i], rows[i]) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "gonsters: history: unexpected influxdb answer");
-            rc = NGX_ERROR;
-            break;
+            return NGX_ERROR;
         }
     }
 
-    return rc;
+    return NGX_OK;
 }
 
 
@@ -216,10 +110,10 @@ ngx_http_gonsters_history_format_time(int64_t ns, u_char *buf, size_t *len)
 }
 
 
-/* one output row: a time and nfields values (NaN: null) */
+/* one output row: a time and nfields values (len 0: null) */
 typedef struct {
     int64_t                       time;
-    double                       *values;
+    gn_influx_value_t            *values;
 } ngx_http_gonsters_out_row_t;
 
 
@@ -272,14 +166,20 @@ ngx_http_gonsters_history_rows(ngx_http_gonsters_history_ctx_t *ctx,
 }
 
 
+/* a value, or `null` (CSV: nothing) */
 static u_char *
-ngx_http_gonsters_history_number(u_char *p, double v)
+ngx_http_gonsters_history_number(u_char *p, gn_influx_value_t *v,
+    ngx_uint_t csv)
 {
-    if (isnan(v)) {
-        return ngx_cpymem(p, "null", 4);
+    char  *end;
+
+    end = gn_influx_number((char *) p, v->p, v->len);
+
+    if (end != NULL) {
+        return (u_char *) end;
     }
 
-    return (u_char *) gn_lp_format_double((char *) p, v);
+    return csv ? p : ngx_cpymem(p, "null", 4);
 }
 
 
@@ -294,7 +194,7 @@ ngx_http_gonsters_history_csv(ngx_http_request_t *r,
     ngx_uint_t   i, f, c;
 
     body.data = ngx_pnalloc(r->pool, 64 + n * (GN_TIME_ISO8601_MAX + 2
-                                     + GN_FIELD_N * (GN_LP_DOUBLE_MAX + 1)));
+                                     + GN_FIELD_N * (GN_INFLUX_NUMBER_MAX + 1)));
     value.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (body.data == NULL || value.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -316,10 +216,7 @@ ngx_http_gonsters_history_csv(ngx_http_request_t *r,
 
         for (c = 0; c < ctx->nfields; c++) {
             *p++ = ',';
-            if (!isnan(rows[i].values[c])) {
-                p = (u_char *) gn_lp_format_double((char *) p,
-                                                   rows[i].values[c]);
-            }
+            p = ngx_http_gonsters_history_number(p, &rows[i].values[c], 1);
         }
 
         *p++ = '\n';
@@ -422,7 +319,7 @@ ngx_http_gonsters_history_reply(ngx_http_request_t *r,
           + 2 * gn_json_escape_len((char *) ctx->machine.sensor_type.data,
                                    ctx->machine.sensor_type.len)
           + n * (GN_TIME_ISO8601_MAX + 20
-                 + GN_FIELD_N * (GN_LP_DOUBLE_MAX + 20));
+                 + GN_FIELD_N * (GN_INFLUX_NUMBER_MAX + 20));
 
     body.data = ngx_pnalloc(r->pool, len);
     if (body.data == NULL) {
@@ -441,7 +338,8 @@ ngx_http_gonsters_history_reply(ngx_http_request_t *r,
         for (f = 0; f < GN_FIELD_N; f++) {
             if (ctx->fields & (1u << f)) {
                 p = ngx_sprintf(p, ",\"%s\":", gn_field_names[f]);
-                p = ngx_http_gonsters_history_number(p, rows[i].values[c++]);
+                p = ngx_http_gonsters_history_number(p, &rows[i].values[c++],
+                                                     0);
             }
         }
 
