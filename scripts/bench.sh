@@ -6,6 +6,8 @@
 #
 #   BENCH_SECONDS (default 10) per measurement; each pair runs twice,
 #   interleaved, so a burst of load elsewhere hits both sides.
+#   BENCH_ONLY: a list of parts to run (health login registry ingest
+#   history worker), e.g. BENCH_ONLY=history; default all.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +15,12 @@ run=$top/.run/bench
 seconds=${BENCH_SECONDS:-10}
 export GONSTERS_PORT_BASE=${GONSTERS_BENCH_PORT_BASE:-23000}
 export GONSTERS_PG_FSYNC=off
+
+want() {    # part -> true when BENCH_ONLY is empty or names it
+    [ -z "${BENCH_ONLY:-}" ] && return 0
+    case " ${BENCH_ONLY//,/ } " in *" $1 "*) return 0 ;; esac
+    return 1
+}
 
 cd "$top"
 scripts/stack.sh clean "$run" > /dev/null
@@ -76,7 +84,9 @@ ratio() {   # label url baseline-label baseline-url [header for both]
 }
 
 echo "bench: wrk -t2 -c64 -d${seconds}s, 2 interleaved runs per side, $(nproc) cores"
+if want health; then
 ratio "GET /health" "$base/health" "return 200 (same body)" "$base/bench/return"
+fi
 
 login() {
     curl -s -o "$run/login.json" -w '%{time_total}\n' "$base/api/v1/auth/login" \
@@ -85,12 +95,18 @@ login() {
 }
 
 # login latency: bcrypt cost 12 in the thread pool, one at a time
+if want login; then
 for _ in 1 2 3 4 5 6 7 8 9; do login; done | sort -n \
     | awk '{ t[NR] = $1 } END { printf "login (bcrypt 12), 9 in a row: median %.0f ms, min %.0f ms, max %.0f ms\n\n", t[5] * 1000, t[1] * 1000, t[9] * 1000 }'
+else
+    login > /dev/null
+fi
 
 token=$(sed 's/.*"access_token":"\([^"]*\)".*/\1/' "$run/login.json")
+if want health; then
 ratio "JWT-protected /health" "$base/bench/jwt" "the same unprotected" \
       "$base/bench/open" "Authorization: Bearer $token"
+fi
 
 # ---- the machine registry ----------------------------------------------------
 # A list answer from the Redis cache, and a single machine looked up in
@@ -99,6 +115,7 @@ ratio "JWT-protected /health" "$base/bench/jwt" "the same unprotected" \
 # body and against `pgbench -S` (one primary-key SELECT per transaction, 64
 # clients) on the same PostgreSQL, measured in this run.
 
+if want registry; then
 machines="$base/api/v1/data/machines"
 one="location=Warehouse%20-%20Section%20C"
 auth="Authorization: Bearer $token"
@@ -168,6 +185,7 @@ echo "list cache hits during the cached runs: $((hits1 - hits0))"
 echo "(target: cached list / return 200 >= 0.5)"
 echo
 registry "one machine (PostgreSQL)" "$base/bench/machines_uncached?$one" "$base/bench/one.json"
+fi
 
 # ---- telemetry ingest: readings per second through nginx (JWT, validation,
 # registry lookup, line protocol, write) against the same points posted as
@@ -188,6 +206,7 @@ posts() {   # url ext [header] -> requests per second (fails on non-2xx)
     awk '/^Requests\/sec:/ { print $2 }' <<< "$out"
 }
 
+if want ingest; then
 b1=$(posts "$influx/write?db=gonsters&precision=ns" lp)
 a1=$(posts "$base/api/v1/data/ingest" json "Authorization: Bearer $token")
 b2=$(posts "$influx/write?db=gonsters&precision=ns" lp)
@@ -198,10 +217,12 @@ awk -v a1="$a1" -v a2="$a2" -v b1="$b1" -v b2="$b2" 'BEGIN {
     printf "%-28s %10.0f readings/s   (runs %.0f, %.0f)\n", "InfluxDB /write (same lines)", (b1 + b2) * 500, b1 * 1000, b2 * 1000
     printf "ratio ingest / InfluxDB /write = %.3f   (target >= 0.8)\n\n", (a1 + a2) / (b1 + b2)
 }'
+fi
 
 
 # ---- history latency over 30 days of 100 machines (a point every 5 min),
 # against the same InfluxQL sent straight to InfluxDB, one request at a time
+if want history; then
 points=$(scripts/bench_telemetry.pl seed "$tele/ids" 30 300)
 machine=$(sed -n 42p "$tele/ids")
 now=$(date -u +%s)
@@ -233,7 +254,10 @@ history "24 h raw" "$(iso $((now - 86400)))" raw
 history "7 d hourly" "$(iso $((now - 7 * 86400)))" 1h
 history "30 d daily" "$(iso $((now - 30 * 86400)))" 1d
 echo "(target: overhead <= 20%)"
+fi
 
 # the MQTT worker: publish -> InfluxDB against the broker's own delivery
 # rate, its peak RSS, and a run with InfluxDB stopped in the middle
+if want worker; then
 scripts/bench-worker.sh "$run"
+fi
