@@ -48,6 +48,13 @@ influx_q() {
 
 now_ms() { date +%s%3N; }
 
+hz=$(getconf CLK_TCK)
+cpu_ms() {      # pid -> user + system CPU time so far, in ms
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null \
+        | awk -v hz="$hz" '{ printf "%d\n", ($12 + $13) * 1000 / hz }' \
+        || echo 0
+}
+
 rm -rf "$dir"
 mkdir -p "$dir/pub"
 
@@ -173,30 +180,44 @@ publish() {     # run-number: all machines at once; waits
     wait "${pids[@]}"
 }
 
-baseline() {    # run-number -> msg/s
-    local r=$1 t0 t1
+baseline() {    # run-number -> msg/s; the CPU it took in $dir/cpu-$r
+    local r=$1 t0 t1 b0
     make_payloads "$r"
-    mosquitto_sub -h 127.0.0.1 -p "$mqtt" -q 1 -C "$n" -W 300 \
-        -t "factory/$factory/machine/+/telemetry" > /dev/null &
+    # the subscriber's CPU time: its subshell's cutime + cstime
+    ( me=$BASHPID
+      mosquitto_sub -h 127.0.0.1 -p "$mqtt" -q 1 -C "$n" -W 300 \
+          -t "factory/$factory/machine/+/telemetry" > /dev/null
+      sed 's/.*) //' "/proc/$me/stat" \
+          | awk -v hz="$hz" '{ printf "%d\n", ($14 + $15) * 1000 / hz }' \
+          > "$dir/sub-cpu-$r" ) &
     local sub=$!
     sleep 0.5
+    b0=$(cpu_ms "$broker_pid")
     t0=$(now_ms)
     publish "$r"
     wait "$sub"
     t1=$(now_ms)
+    echo "broker(idle-subscriber-runs) $(( $(cpu_ms "$broker_pid") - b0 )) idle-subscriber $(cat "$dir/sub-cpu-$r")" \
+        > "$dir/cpu-$r"
     awk -v n="$n" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f\n", n * 1000 / ms }'
 }
 
 through_worker() {  # run-number -> msg/s (publish start to n points more)
-    local r=$1 t0 t1 target
+    local r=$1 t0 t1 target b0 w0 i0
     make_payloads "$r"
     target=$(( $(written) + n ))
+    b0=$(cpu_ms "$broker_pid") w0=$(cpu_ms "$worker_pid") i0=$(cpu_ms "$influx_pid")
     t0=$(now_ms)
     publish "$r"
     while [ "$(written)" -lt "$target" ]; do sleep 0.05; done
     t1=$(now_ms)
+    echo "broker(worker-runs) $(( $(cpu_ms "$broker_pid") - b0 )) worker $(( $(cpu_ms "$worker_pid") - w0 )) influxdb $(( $(cpu_ms "$influx_pid") - i0 ))" \
+        > "$dir/cpu-$r"
     awk -v n="$n" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f\n", n * 1000 / ms }'
 }
+
+broker_pid=$(cat "$run/pids/mosquitto.pid")
+influx_pid=$(cat "$run/pids/influxdb.pid")
 
 echo "bench-worker: $n QoS 1 messages per run, $machines machines, ~200-byte payloads, mqtt_connections = $connections"
 
@@ -214,8 +235,16 @@ awk -v w1="$w1" -v w2="$w2" -v b1="$b1" -v b2="$b2" 'BEGIN {
     printf "ratio worker / broker = %.3f (target >= 0.9)\n", (w1 + w2) / (b1 + b2)
 }'
 
+# CPU time per 1000 messages, runs 1-4 together: where the cores went
+cat "$dir"/cpu-[1-4] | awk -v n="$n" '
+    { for (i = 1; i < NF; i += 2) { ms[$i] += $(i + 1); if (!($i in seen)) { seen[$i] = 1; order[++k] = $i } } }
+    END {
+        printf "CPU ms per 1000 messages (both runs of each side):"
+        for (j = 1; j <= k; j++) printf " %s %.1f", order[j], ms[order[j]] * 1000 / (2 * n)
+        printf "\n"
+    }'
+
 # the outage run
-influx_pid=$(cat "$run/pids/influxdb.pid")
 make_payloads 5
 target=$(( $(written) + n ))
 t0=$(now_ms)

@@ -610,6 +610,13 @@ wk_mqtt_start(wk_mqtt_t *m)
     co.maxBufferedMessages = WK_MQTT_MAX_BUFFERED;
     co.sendWhileDisconnected = 0;
 
+    /*
+     * paho keeps an in-memory trace of every function entry and protocol
+     * packet by default (a timestamp, a copy and a printf under a global
+     * mutex, several per message): at error level it records only errors
+     */
+    MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+
     rc = MQTTAsync_createWithOptions(&m->client, m->conf->mqtt_uri,
                                      m->client_id,
                                      MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);

@@ -577,6 +577,7 @@ wk_spool_close(wk_spool_t *sp)
     free(sp->rbuf);
     sp->segs = NULL;
     sp->rbuf = NULL;
+    sp->rbuf_len = 0;
     sp->nsegs = 0;
 
     pthread_cond_destroy(&sp->data);
@@ -867,6 +868,8 @@ wk_spool_pread(wk_spool_t *sp, uint64_t seg, uint64_t off, size_t len)
     size_t   done = 0;
     ssize_t  r;
 
+    sp->rbuf_len = 0;
+
     if (sp->rfd < 0 || sp->rseg != seg) {
         if (sp->rfd >= 0) {
             close(sp->rfd);
@@ -908,58 +911,118 @@ wk_spool_pread(wk_spool_t *sp, uint64_t seg, uint64_t off, size_t len)
         done += (size_t) r;
     }
 
+    sp->rbuf_seg = seg;
+    sp->rbuf_off = off;
+    sp->rbuf_len = len;
+
     return 0;
 }
 
 
+/*
+ * the record at *cur from what rbuf holds: 1, 0 when rbuf does not hold
+ * all of it, -1 when it is damaged
+ */
+static int
+wk_spool_buffered(wk_spool_t *sp, const wk_spool_pos_t *cur,
+    wk_spool_rec_t *rec)
+{
+    const unsigned char  *hdr;
+    size_t                at, len;
+
+    if (sp->rbuf_len == 0 || cur->seg != sp->rbuf_seg
+        || cur->off < sp->rbuf_off
+        || cur->off - sp->rbuf_off + WK_SPOOL_HDR > sp->rbuf_len)
+    {
+        return 0;
+    }
+
+    at = (size_t) (cur->off - sp->rbuf_off);
+    hdr = (const unsigned char *) sp->rbuf + at;
+    len = wk_get32(hdr + 4);
+
+    if (wk_get32(hdr) != WK_SPOOL_MAGIC || len > WK_SPOOL_REC_MAX) {
+        return -1;
+    }
+
+    if (at + WK_SPOOL_HDR + len > sp->rbuf_len) {
+        return 0;
+    }
+
+    rec->body = sp->rbuf + at + WK_SPOOL_HDR;
+    rec->len = len;
+
+    return wk_crc32c(0, rec->body, len) == wk_get32(hdr + 8) ? 1 : -1;
+}
+
+
+/*
+ * Records are read ahead in chunks: one pread and no lock for many of
+ * them (the appenders hold the same mutex), instead of two preads and a
+ * lock each.  Bytes once visible never change, so what rbuf holds stays
+ * true.
+ */
 int
 wk_spool_next(wk_spool_t *sp, wk_spool_pos_t *cur, wk_spool_rec_t *rec,
     int wait_ms)
 {
     struct timespec   ts;
-    unsigned char     hdr[WK_SPOOL_HDR];
     uint64_t          end;
-    uint32_t          len;
+    size_t            len;
+    int               rc;
 
-    pthread_mutex_lock(&sp->mutex);
+    rc = wk_spool_buffered(sp, cur, rec);
 
-    end = wk_spool_locate(sp, cur);
+    if (rc == 0) {
+        pthread_mutex_lock(&sp->mutex);
 
-    if (end == 0 && wait_ms > 0 && !sp->stopping) {
-        wk_spool_deadline(&ts, wait_ms);
-        pthread_cond_timedwait(&sp->data, &sp->mutex, &ts);
         end = wk_spool_locate(sp, cur);
+
+        if (end == 0 && wait_ms > 0 && !sp->stopping) {
+            wk_spool_deadline(&ts, wait_ms);
+            pthread_cond_timedwait(&sp->data, &sp->mutex, &ts);
+            end = wk_spool_locate(sp, cur);
+        }
+
+        pthread_mutex_unlock(&sp->mutex);
+
+        if (end == 0) {
+            return 0;
+        }
+
+        /* complete records only are visible: the header is there */
+        len = end - cur->off < WK_SPOOL_READAHEAD
+              ? (size_t) (end - cur->off) : WK_SPOOL_READAHEAD;
+
+        if (len < WK_SPOOL_HDR
+            || wk_spool_pread(sp, cur->seg, cur->off, len) != 0)
+        {
+            rc = -1;
+
+        } else {
+            rc = wk_spool_buffered(sp, cur, rec);
+
+            if (rc == 0) {
+                /* a record longer than the read-ahead */
+                len = WK_SPOOL_HDR + wk_get32((unsigned char *) sp->rbuf + 4);
+
+                rc = cur->off + len <= end
+                     && wk_spool_pread(sp, cur->seg, cur->off, len) == 0
+                     ? wk_spool_buffered(sp, cur, rec) : -1;
+            }
+        }
     }
 
-    pthread_mutex_unlock(&sp->mutex);
-
-    if (end == 0) {
-        return 0;
-    }
-
-    /* complete records only are visible: the header is there */
-    if (wk_spool_pread(sp, cur->seg, cur->off, WK_SPOOL_HDR) != 0) {
-        return -1;
-    }
-
-    memcpy(hdr, sp->rbuf, sizeof(hdr));
-    len = wk_get32(hdr + 4);
-
-    if (wk_get32(hdr) != WK_SPOOL_MAGIC || len > WK_SPOOL_REC_MAX
-        || cur->off + WK_SPOOL_HDR + len > end
-        || wk_spool_pread(sp, cur->seg, cur->off + WK_SPOOL_HDR, len) != 0
-        || wk_crc32c(0, sp->rbuf, len) != wk_get32(hdr + 8))
-    {
+    if (rc != 1) {
         wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER,
                "damaged record", WK_STR("spool", sp->name),
                WK_INT("segment", cur->seg), WK_INT("offset", cur->off));
+        sp->rbuf_len = 0;
         return -1;
     }
 
-    rec->body = sp->rbuf;
-    rec->len = len;
     rec->pos = *cur;
-    cur->off += WK_SPOOL_HDR + len;
+    cur->off += WK_SPOOL_HDR + rec->len;
     rec->end = *cur;
 
     return 1;
@@ -1006,6 +1069,10 @@ wk_spool_release(wk_spool_t *sp, wk_spool_pos_t pos)
         if (sp->rfd >= 0 && sp->rseg == sp->segs[i].id) {
             close(sp->rfd);
             sp->rfd = -1;
+        }
+
+        if (sp->rbuf_seg == sp->segs[i].id) {
+            sp->rbuf_len = 0;
         }
 
         sp->bytes -= sp->segs[i].size;

@@ -78,11 +78,15 @@ typedef struct {
                                        a segment by id */
     int               ckfd;         /* <dir>/checkpoint */
 
-    /* reader only */
+    /* reader only: rbuf holds [rbuf_off, rbuf_off + rbuf_len) of segment
+     * rbuf_seg, complete records that were visible when it was read */
     int               rfd;
     uint64_t          rseg;         /* id of the segment rfd reads */
     char             *rbuf;
     size_t            rbuf_cap;
+    uint64_t          rbuf_seg;
+    uint64_t          rbuf_off;
+    size_t            rbuf_len;
 } wk_spool_t;
 
 /* a record returned by wk_spool_next(): body valid until the next call */

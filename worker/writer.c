@@ -819,8 +819,8 @@ wk_writer_run(void *arg)
 {
     wk_writer_t     *w = arg;
     wk_spool_rec_t   rec;
-    int64_t          now, wait;
-    int              rc;
+    int64_t          wait;
+    int              rc, draining;
 
     while (!wk_writer_expired(w)) {
         if (!atomic_load(&w->registry->loaded)) {
@@ -832,17 +832,7 @@ wk_writer_run(void *arg)
             continue;
         }
 
-        now = wk_now_ms();
-        wait = 200;
-
-        if (w->has_end) {
-            wait = w->batch_started_ms + w->conf->batch_max_ms - now;
-            wait = wait < 0 ? 0 : wait;
-        }
-
-        if (atomic_load(&w->draining)) {
-            wait = 0;
-        }
+        draining = atomic_load(&w->draining);
 
         /*
          * With a batch open, poll in short naps instead of being woken by
@@ -850,11 +840,15 @@ wk_writer_run(void *arg)
          * message, on the cores paho and the broker need
          */
         rc = wk_spool_next(w->spool, &w->cur, &rec,
-                           w->has_end ? 0 : (int) wait);
+                           w->has_end || draining ? 0 : 200);
 
-        if (rc == 0 && w->has_end && wait > 0) {
-            wk_sleep_ms(wait < WK_WRITER_NAP_MS ? wait : WK_WRITER_NAP_MS);
-            continue;
+        if (rc == 0 && w->has_end && !draining) {
+            wait = w->batch_started_ms + w->conf->batch_max_ms - wk_now_ms();
+
+            if (wait > 0) {
+                wk_sleep_ms(wait < WK_WRITER_NAP_MS ? wait : WK_WRITER_NAP_MS);
+                continue;
+            }
         }
 
         if (rc < 0) {

@@ -137,6 +137,127 @@ test_order_release(void)
 }
 
 
+/* one record of len bytes: n, then a pattern that depends on n */
+static int
+append_big(wk_spool_t *sp, uint32_t n, size_t len)
+{
+    struct iovec  iov;
+    char         *buf;
+    size_t        i;
+    int           rc;
+
+    buf = malloc(len);
+    GN_CHECK(buf != NULL && len >= sizeof(n));
+    if (buf == NULL) {
+        return -1;
+    }
+
+    memcpy(buf, &n, sizeof(n));
+    for (i = sizeof(n); i < len; i++) {
+        buf[i] = (char) (n * 31 + i);
+    }
+
+    iov.iov_base = buf;
+    iov.iov_len = len;
+    rc = wk_spool_append(sp, &iov, 1);
+    free(buf);
+
+    return rc;
+}
+
+
+static int
+check_big(const wk_spool_rec_t *rec, uint32_t n, size_t len)
+{
+    uint32_t  got;
+    size_t    i;
+
+    if (rec->len != len) {
+        return 0;
+    }
+
+    memcpy(&got, rec->body, sizeof(got));
+
+    for (i = sizeof(n); i < len; i++) {
+        if (rec->body[i] != (char) (n * 31 + i)) {
+            return 0;
+        }
+    }
+
+    return got == n;
+}
+
+
+/* the reader reads ahead: records bigger than a read-ahead, records
+ * appended after a read-ahead, a damaged record inside one */
+static void
+test_read_ahead(void)
+{
+    static const size_t  sizes[] = {
+        40, (300u << 10), 100, (1u << 20) + 7, 4, (256u << 10) - 12,
+        (256u << 10) - 11, 64, (3u << 20)
+    };
+    char                 dir[300], path[600];
+    wk_spool_t           sp;
+    wk_spool_rec_t       rec;
+    wk_spool_pos_t       cur = { 0, 0 }, end = { 0, 0 };
+    uint32_t             i, n;
+    int                  fd;
+
+    snprintf(dir, sizeof(dir), "%s/ahead", base);
+
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 64u << 20, 16u << 20,
+                               &test_log), 0);
+
+    for (i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
+        GN_CHECK_INT(append_big(&sp, i, sizes[i]), 0);
+    }
+
+    for (i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
+        GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), 1);
+        GN_CHECK_MSG(check_big(&rec, i, sizes[i]), "record %u", i);
+    }
+    GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), 0);
+
+    /* small records: the first read buffers three; two more arrive */
+    for (n = 100; n < 103; n++) {
+        GN_CHECK_INT(append_num(&sp, n, 20), 0);
+    }
+    GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), 1);
+    memcpy(&n, rec.body, sizeof(n));
+    GN_CHECK_INT(n, 100);
+    for (n = 103; n < 105; n++) {
+        GN_CHECK_INT(append_num(&sp, n, 20), 0);
+    }
+    GN_CHECK_INT(read_all(&sp, &cur, 101, &end), 4);
+
+    /* reading an earlier record again (a refused line is re-read) */
+    cur = sp.start;
+    GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), 1);
+    GN_CHECK(check_big(&rec, 0, sizes[0]));
+    wk_spool_close(&sp);
+
+    /* a flipped byte in the second of three buffered records: the first
+     * is returned, the second is refused */
+    rm_rf(dir);
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 1 << 16, &test_log),
+                 0);
+    for (n = 0; n < 3; n++) {
+        GN_CHECK_INT(append_num(&sp, n, 20), 0);
+    }
+    snprintf(path, sizeof(path), "%s/%016x.seg", dir, 1);
+    fd = open(path, O_RDWR);
+    GN_CHECK(fd >= 0);
+    GN_CHECK_INT(pwrite(fd, "Z", 1, 2 * WK_SPOOL_HDR + 24 + 10), 1);
+    close(fd);
+
+    cur = sp.start;
+    GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), 1);
+    GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), -1);
+    wk_spool_close(&sp);
+}
+
+
 /* everything released and its segments deleted, then a restart: the new
  * records must not hide behind the checkpoint of the old ones */
 static void
@@ -508,6 +629,7 @@ main(void)
     test_order_release();
     test_restart_after_release();
     test_torn_tail();
+    test_read_ahead();
     test_checkpoint();
     test_bound();
     test_kill();
