@@ -322,8 +322,8 @@ ngx_http_gonsters_history_count(ngx_http_gonsters_rows_t *rows)
 
     v = gn_influx_double(rows->values[0].p, rows->values[0].len);
 
-    return (v == v && v > 0 && v < (double) NGX_MAX_UINT32_VALUE)
-           ? (ngx_uint_t) v : 0;
+    /* below 2^53: an exact integer, converted without overflow */
+    return (v == v && v > 0 && v < 9007199254740992.0) ? (ngx_uint_t) v : 0;
 }
 
 
