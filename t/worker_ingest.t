@@ -228,6 +228,14 @@ sub topic { "factory/$factory/machine/$_[0]/telemetry" }
     my @received = map { $_->metric('received_total') // 0 } @w;
     is($received[0] + $received[1], $n, 'and received once');
 
+    # the time of the last accepted write: after publishing began, and
+    # not in the future
+    for (@w) {
+        my $last = $_->metric('last_write_timestamp_seconds') // 0;
+        ok($last * 1000 >= $base + 1_800_000 - 5000 && $last <= time + 1,
+           $_->id . ": last_write_timestamp_seconds $last is when it wrote");
+    }
+
     for (@w) {
         my $st = $_->stop;
         ok(defined $st && WIFEXITED($st) && WEXITSTATUS($st) == 0,

@@ -44,9 +44,10 @@ wk_metric(FILE *f, const char *name, const char *type, const char *help,
 int
 wk_metrics_write(wk_metrics_t *m, const char *path, const char *client_id)
 {
-    char   tmp[600];
-    FILE  *f;
-    int    i, rc;
+    char       tmp[600];
+    FILE      *f;
+    int        i, rc;
+    long long  last_write;
 
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp)) {
         errno = ENAMETOOLONG;
@@ -102,6 +103,13 @@ wk_metrics_write(wk_metrics_t *m, const char *path, const char *client_id)
     wk_metric(f, "lag_milliseconds", "gauge",
               "Receive to InfluxDB acceptance, newest written point",
               client_id, (unsigned long long) atomic_load(&m->lag_ms));
+    last_write = atomic_load(&m->last_write_ms);
+    fprintf(f, "# HELP gonsters_worker_last_write_timestamp_seconds When "
+               "InfluxDB last accepted a write (0: not yet)\n"
+               "# TYPE gonsters_worker_last_write_timestamp_seconds gauge\n"
+               "gonsters_worker_last_write_timestamp_seconds"
+               "{client_id=\"%s\"} %lld.%03lld\n",
+            client_id, last_write / 1000, last_write % 1000);
     wk_metric(f, "spool_bytes", "gauge", "Bytes in the telemetry spool",
               client_id, WK_LOAD(m->spool_bytes));
     wk_metric(f, "pg_spool_bytes", "gauge",

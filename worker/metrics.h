@@ -45,6 +45,8 @@ typedef struct {
     atomic_ullong   replayed;           /* records found on start */
 
     atomic_llong    lag_ms;             /* receive -> InfluxDB, last batch */
+    atomic_llong    last_write_ms;      /* Unix ms of the last accepted
+                                           write, 0 = none yet */
     atomic_ullong   spool_bytes;
     atomic_ullong   pg_spool_bytes;
     atomic_int      spool_full;

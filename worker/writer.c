@@ -673,6 +673,8 @@ wk_writer_range(wk_writer_t *w, size_t lo, size_t hi)
         switch (rc) {
         case WK_INFLUX_OK:
             atomic_store(&w->metrics->influx_up, 1);
+            atomic_store(&w->metrics->last_write_ms,
+                         wk_now_real_ns() / 1000000);
             atomic_fetch_add(&w->metrics->written, hi - lo);
             if (attempt > 0) {
                 wk_log(w->log, WK_LOG_INFO, WK_WRITER_LOGGER,
