@@ -228,7 +228,7 @@ machine=$(sed -n 42p "$tele/ids")
 now=$(date -u +%s)
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 end=$(iso "$now")
-rounds=${BENCH_HISTORY_ROUNDS:-300}
+rounds=${BENCH_HISTORY_ROUNDS:-1000}
 echo "history latency, $points points seeded, $rounds sequential requests per side (interleaved)"
 
 history() {     # label start interval
