@@ -8,12 +8,24 @@
 #ifndef GN_TEST_H
 #define GN_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 
 static int  gn_test_checks __attribute__((unused));
 static int  gn_test_failures __attribute__((unused));
+
+
+/* xorshift64: reproducible pseudo-random inputs; *state must not be 0 */
+static inline uint64_t
+gn_test_rand(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
 
 
 #define GN_CHECK(cond)                                                        \

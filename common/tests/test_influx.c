@@ -16,14 +16,6 @@
 
 static uint64_t  state = 0x2545f4914f6cdd1dULL;
 
-static uint64_t
-next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
 
 
 /*
@@ -163,18 +155,18 @@ test_numbers(void)
 
     /* decimals as sensors send them and means of them */
     for (i = 0; i < 200000; i++) {
-        digits = 1 + (int) (next() % 17);
-        k = (int) (next() % 18);
-        d = next() % 100000000000000000ULL;
+        digits = 1 + (int) (gn_test_rand(&state) % 17);
+        k = (int) (gn_test_rand(&state) % 18);
+        d = gn_test_rand(&state) % 100000000000000000ULL;
         snprintf(text, sizeof(text), "%.*llu", digits, (unsigned long long) d);
         text[digits] = '\0';
         v = strtod(text, NULL) / pow(10, k);
-        bad += !check_number((next() & 1) ? -v : v);
+        bad += !check_number((gn_test_rand(&state) & 1) ? -v : v);
         bad += !check_number(v / 7);
     }
 
     for (i = 0; i < 200000; i++) {
-        bits = next();
+        bits = gn_test_rand(&state);
         memcpy(&v, &bits, sizeof(v));
         if (isfinite(v)) {
             bad += !check_number(v);

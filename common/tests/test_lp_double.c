@@ -33,14 +33,6 @@ reference(char *dst, double v)
 
 static uint64_t  state = 0x9e3779b97f4a7c15ULL;
 
-static uint64_t
-next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
 
 
 static int
@@ -86,10 +78,10 @@ main(void)
 
     /* decimals as gateways send them: D / 10^k, 1..17 digits */
     for (i = 0; i < 300000; i++) {
-        digits = 1 + (int) (next() % 17);
-        k = (int) (next() % 18);
-        d = next() % 100000000000000000ULL;
-        snprintf(text, sizeof(text), "%s%.*llu", (next() & 1) ? "-" : "",
+        digits = 1 + (int) (gn_test_rand(&state) % 17);
+        k = (int) (gn_test_rand(&state) % 18);
+        d = gn_test_rand(&state) % 100000000000000000ULL;
+        snprintf(text, sizeof(text), "%s%.*llu", (gn_test_rand(&state) & 1) ? "-" : "",
                  digits, (unsigned long long) d);
         text[digits + (text[0] == '-')] = '\0';
         v = strtod(text, NULL) / pow(10, k);
@@ -100,7 +92,7 @@ main(void)
 
     /* any finite double */
     for (i = 0; i < 300000; i++) {
-        bits = next();
+        bits = gn_test_rand(&state);
         memcpy(&v, &bits, sizeof(v));
         if (isfinite(v)) {
             bad += !check(v);
