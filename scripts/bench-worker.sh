@@ -16,14 +16,12 @@
 #
 #   BENCH_WORKER_N        messages per run (default 200000, multiple of 100)
 #   BENCH_WORKER_OUTAGE   seconds InfluxDB is stopped (default 30)
-#   BENCH_WORKER_CONNECTIONS  the worker's mqtt_connections (default 2)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$(cd "${1:?usage: bench-worker.sh RUN_DIR}" && pwd)
 n=${BENCH_WORKER_N:-200000}
 outage=${BENCH_WORKER_OUTAGE:-30}
-connections=${BENCH_WORKER_CONNECTIONS:-2}
 machines=100
 per=$((n / machines))
 dir=$run/bench-worker
@@ -100,7 +98,6 @@ influx_url = $influx
 influx_db = $db
 pg_dsn = host=127.0.0.1 port=$GONSTERS_PG_PORT dbname=gonsters user=gonsters
 metrics_interval_ms = 100
-mqtt_connections = $connections
 log_level = info
 EOF
 
@@ -122,10 +119,8 @@ stop_worker() {     # and drop its session: the broker must not queue
     kill "$worker_pid" 2>/dev/null || true
     wait "$worker_pid" 2>/dev/null || true
     worker_pid=
-    for c in "$id" $(seq -f "$id-%g" 1 $((connections - 1))); do
-        mosquitto_sub -h 127.0.0.1 -p "$mqtt" -i "$c" -t gonsters/bench/none \
-            -E > /dev/null 2>&1 || true
-    done
+    mosquitto_sub -h 127.0.0.1 -p "$mqtt" -i "$id" -t gonsters/bench/none \
+        -E > /dev/null 2>&1 || true
 }
 
 cleanup() {
@@ -226,7 +221,7 @@ through_worker() {  # run-number -> msg/s (publish start to n points more)
 broker_pid=$(cat "$run/pids/mosquitto.pid")
 influx_pid=$(cat "$run/pids/influxdb.pid")
 
-echo "bench-worker: $n QoS 1 messages per run, $machines machines, ~200-byte payloads, mqtt_connections = $connections"
+echo "bench-worker: $n QoS 1 messages per run, $machines machines, ~200-byte payloads"
 
 b1=$(baseline 1)
 start_worker

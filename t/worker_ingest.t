@@ -194,10 +194,7 @@ sub topic { "factory/$factory/machine/$_[0]/telemetry" }
 {
     my $group = "t-pair-$$";
     my $db = "t_worker_pair_$$";
-    # the second one with two connections (mqtt_connections): three
-    # clients share the stream
-    my @w = map { Gonsters::Worker->new(group => $group, influx_db => $db,
-                                        conf => { mqtt_connections => $_ }) }
+    my @w = map { Gonsters::Worker->new(group => $group, influx_db => $db) }
             1 .. 2;
     ok($_->start, 'worker ' . $_->id . ' subscribed') for @w;
 

@@ -75,8 +75,6 @@ static const wk_config_key_t  wk_config_keys[WK_CONFIG_NKEYS] = {
       1, 3600 },
     { "share_group", wk_config_set_name, WK_OFF(share_group),
       0, WK_CONFIG_NAME_MAX },
-    { "mqtt_connections", wk_config_set_int, WK_OFF(mqtt_connections),
-      1, WK_CONFIG_MQTT_CONN_MAX },
     { "payload_max_bytes", wk_config_set_int, WK_OFF(payload_max_bytes),
       64, 1 << 20 },
     { "spool_dir", wk_config_set_path, WK_OFF(spool_dir),
@@ -152,7 +150,6 @@ wk_config_init(wk_config_t *conf)
     conf->connect_retry_max = 30;
 
     snprintf(conf->share_group, sizeof(conf->share_group), "gonsters");
-    conf->mqtt_connections = 1;
     conf->payload_max_bytes = 4096;
     snprintf(conf->spool_dir, sizeof(conf->spool_dir), "%s",
              "/var/lib/gonsters/worker");

@@ -37,8 +37,7 @@
 
 #define WK_CONFIG_ERR_MAX       512
 
-#define WK_CONFIG_NKEYS         30
-#define WK_CONFIG_MQTT_CONN_MAX 8
+#define WK_CONFIG_NKEYS         29
 #define WK_CONFIG_PATH_MAX      400
 #define WK_CONFIG_NAME_MAX      128
 #define WK_CONFIG_DSN_MAX       1024
@@ -61,7 +60,6 @@ typedef struct {
 
     /* subscription */
     char      share_group[WK_CONFIG_NAME_MAX + 1];
-    int       mqtt_connections;     /* paho clients in the share group */
     int       payload_max_bytes;
 
     /* spool */

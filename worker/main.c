@@ -55,8 +55,7 @@
 typedef struct {
     wk_config_t             conf;
     wk_log_t                log;
-    wk_mqtt_t               mqtt[WK_CONFIG_MQTT_CONN_MAX];
-    int                     nmqtt;          /* initialized */
+    wk_mqtt_t               mqtt;
     wk_metrics_t            metrics;
     wk_spool_t              spool;          /* telemetry */
     wk_spool_t              pgq;            /* PostgreSQL queue */
@@ -170,7 +169,6 @@ wk_log_config(wk_cycle_t *cycle, const char *message)
            WK_STR("log_level", wk_config_log_level_name(conf->log_level)),
            WK_INT("connect_retry_max", conf->connect_retry_max),
            WK_STR("share_group", conf->share_group),
-           WK_INT("mqtt_connections", conf->mqtt_connections),
            WK_STR("spool_dir", conf->spool_dir),
            WK_INT("spool_max_bytes", conf->spool_max_bytes),
            WK_INT("fsync_interval_ms", conf->fsync_interval_ms),
@@ -282,16 +280,8 @@ wk_wait(wk_cycle_t *cycle)
     int64_t           timeout;
 
     int64_t           now = wk_now_ms(), t;
-    int               i;
 
-    timeout = -1;
-
-    for (i = 0; i < cycle->nmqtt; i++) {
-        t = wk_mqtt_timeout(&cycle->mqtt[i], now);
-        if (t >= 0 && (timeout < 0 || t < timeout)) {
-            timeout = t;
-        }
-    }
+    timeout = wk_mqtt_timeout(&cycle->mqtt, now);
 
     t = (cycle->sync_at < cycle->metrics_at ? cycle->sync_at
                                             : cycle->metrics_at) - now;
@@ -323,17 +313,10 @@ static void
 wk_metrics_update(wk_cycle_t *cycle)
 {
     wk_metrics_t  *m = &cycle->metrics;
-    int            i, connected;
 
     atomic_store(&m->spool_bytes, wk_spool_bytes(&cycle->spool));
     atomic_store(&m->pg_spool_bytes, wk_spool_bytes(&cycle->pgq));
     atomic_store(&m->spool_full, wk_spool_blocked(&cycle->spool));
-
-    for (i = 0, connected = cycle->nmqtt > 0; i < cycle->nmqtt; i++) {
-        connected &= atomic_load(&cycle->mqtt[i].connected);
-    }
-
-    atomic_store(&m->mqtt_connected, connected);
 
     if (wk_metrics_write(m, cycle->conf.metrics_file, cycle->conf.client_id)
         != 0)
@@ -369,17 +352,12 @@ wk_timers(wk_cycle_t *cycle)
 static int
 wk_run(wk_cycle_t *cycle)
 {
-    int  i;
-
     while (cycle->signo == 0) {
         if (wk_wait(cycle) != 0) {
             return -1;
         }
 
-        for (i = 0; i < cycle->nmqtt; i++) {
-            wk_mqtt_process(&cycle->mqtt[i], wk_now_ms());
-        }
-
+        wk_mqtt_process(&cycle->mqtt, wk_now_ms());
         wk_timers(cycle);
     }
 
@@ -443,7 +421,7 @@ wk_start_threads(wk_cycle_t *cycle)
     pg->pgq = &cycle->pgq;
     pg->registry = &cycle->registry;
     pg->thresholds = &cycle->thresholds;
-    pg->mqtt = &cycle->mqtt[0];
+    pg->mqtt = &cycle->mqtt;
     pg->cur = cycle->pgq.start;
 
     if (wk_pg_start(pg) != 0) {
@@ -457,7 +435,7 @@ wk_start_threads(wk_cycle_t *cycle)
     w->pgq = &cycle->pgq;
     w->registry = &cycle->registry;
     w->thresholds = &cycle->thresholds;
-    w->mqtt = &cycle->mqtt[0];
+    w->mqtt = &cycle->mqtt;
     w->cur = cycle->spool.start;
 
     return wk_writer_start(w);
@@ -480,8 +458,6 @@ wk_stop_threads(wk_cycle_t *cycle)
 static int
 wk_start(wk_cycle_t *cycle)
 {
-    int  i;
-
     if (wk_load_config(cycle) != 0) {
         return -1;
     }
@@ -496,20 +472,15 @@ wk_start(wk_cycle_t *cycle)
         return -1;
     }
 
-    for (i = 0; i < cycle->conf.mqtt_connections; i++) {
-        wk_mqtt_init(&cycle->mqtt[i], &cycle->conf, &cycle->log,
-                     cycle->wake[1], &cycle->spool, &cycle->metrics, i);
-        cycle->nmqtt++;
-    }
+    wk_mqtt_init(&cycle->mqtt, &cycle->conf, &cycle->log, cycle->wake[1],
+                 &cycle->spool, &cycle->metrics);
 
     if (wk_start_threads(cycle) != 0) {
         return -1;
     }
 
-    for (i = 0; i < cycle->nmqtt; i++) {
-        if (wk_mqtt_start(&cycle->mqtt[i]) != 0) {
-            return -1;
-        }
+    if (wk_mqtt_start(&cycle->mqtt) != 0) {
+        return -1;
     }
 
     wk_metrics_update(cycle);
@@ -522,25 +493,9 @@ wk_start(wk_cycle_t *cycle)
 
 
 static void
-wk_mqtt_shutdown_all(wk_cycle_t *cycle)
-{
-    int  i;
-
-    /* the status connection last: "offline" once nothing is taken */
-    for (i = cycle->nmqtt - 1; i >= 0; i--) {
-        wk_mqtt_shutdown(&cycle->mqtt[i]);
-    }
-}
-
-
-static void
 wk_cleanup(wk_cycle_t *cycle)
 {
-    int  i;
-
-    for (i = 0; i < cycle->nmqtt; i++) {
-        wk_mqtt_destroy(&cycle->mqtt[i]);
-    }
+    wk_mqtt_destroy(&cycle->mqtt);
 
     if (cycle->spools_open) {
         wk_metrics_update(cycle);
@@ -599,7 +554,7 @@ main(int argc, char **argv)
 
         /* a callback waiting for space must finish before DISCONNECT */
         wk_spool_stop(&cycle->spool);
-        wk_mqtt_shutdown_all(cycle);
+        wk_mqtt_shutdown(&cycle->mqtt);
 
         if (wk_stop_threads(cycle) != 0) {
             /* the stuck thread still uses the queue: sync, leave as is */
@@ -614,7 +569,7 @@ main(int argc, char **argv)
             wk_spool_stop(&cycle->spool);
             wk_spool_stop(&cycle->pgq);
         }
-        wk_mqtt_shutdown_all(cycle);
+        wk_mqtt_shutdown(&cycle->mqtt);
         (void) wk_stop_threads(cycle);
     }
 

@@ -112,7 +112,7 @@ wk_mqtt_status_json(const wk_mqtt_t *m, char *buf, size_t size,
     }
 
     values[0] = status;
-    values[1] = m->client_id;
+    values[1] = m->conf->client_id;
     values[2] = reason;
     values[3] = stamp ? ts : NULL;
 
@@ -196,10 +196,10 @@ wk_mqtt_on_connected(void *ctx, char *cause)
 
     wk_log(m->log, WK_LOG_INFO, WK_MQTT_LOGGER, "connected",
            WK_STR("uri", m->conf->mqtt_uri),
-           WK_STR("client_id", m->client_id),
+           WK_STR("client_id", m->conf->client_id),
            WK_STR("cause", cause));
 
-    atomic_store(&m->connected, 1);
+    atomic_store(&m->metrics->mqtt_connected, 1);
     wk_mqtt_post(m, WK_MQTT_EV_CONNECTED);
 }
 
@@ -209,7 +209,7 @@ wk_mqtt_on_connection_lost(void *ctx, char *cause)
 {
     wk_mqtt_t  *m = ctx;
 
-    atomic_store(&m->connected, 0);
+    atomic_store(&m->metrics->mqtt_connected, 0);
 
     /* paho's automatic reconnect takes over from here */
     wk_log(m->log, WK_LOG_WARNING, WK_MQTT_LOGGER, "connection lost",
@@ -429,19 +429,9 @@ wk_mqtt_subscribe(wk_mqtt_t *m)
 
 void
 wk_mqtt_init(wk_mqtt_t *m, const wk_config_t *conf, wk_log_t *log,
-    int wake_fd, wk_spool_t *spool, wk_metrics_t *metrics, int index)
+    int wake_fd, wk_spool_t *spool, wk_metrics_t *metrics)
 {
     memset(m, 0, sizeof(*m));
-
-    m->index = index;
-    atomic_init(&m->connected, 0);
-
-    if (index == 0) {
-        snprintf(m->client_id, sizeof(m->client_id), "%s", conf->client_id);
-    } else {
-        snprintf(m->client_id, sizeof(m->client_id), "%s-%d",
-                 conf->client_id, index);
-    }
 
     m->conf = conf;
     m->log = log;
@@ -530,7 +520,7 @@ wk_mqtt_connect(wk_mqtt_t *m)
     opts.keepAliveInterval = m->conf->keepalive;
     opts.cleanstart = 0;
     opts.connectProperties = &props;
-    opts.will = m->index == 0 ? &will : NULL;
+    opts.will = &will;
     opts.connectTimeout = WK_MQTT_CONNECT_TIMEOUT;
     opts.automaticReconnect = 1;
     opts.minRetryInterval = 1;
@@ -543,7 +533,7 @@ wk_mqtt_connect(wk_mqtt_t *m)
 
     wk_log(m->log, WK_LOG_INFO, WK_MQTT_LOGGER, "connecting",
            WK_STR("uri", m->conf->mqtt_uri),
-           WK_STR("client_id", m->client_id),
+           WK_STR("client_id", m->conf->client_id),
            WK_INT("attempt", m->attempts),
            WK_INT("session_expiry", m->conf->session_expiry));
 
@@ -618,7 +608,7 @@ wk_mqtt_start(wk_mqtt_t *m)
     MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
 
     rc = MQTTAsync_createWithOptions(&m->client, m->conf->mqtt_uri,
-                                     m->client_id,
+                                     m->conf->client_id,
                                      MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
     if (rc != MQTTASYNC_SUCCESS) {
         m->client = NULL;
@@ -669,9 +659,7 @@ wk_mqtt_handle_connected(wk_mqtt_t *m)
     wk_mqtt_subscribe(m);
 
     /* a failure is logged; the next reconnect publishes again */
-    if (m->index == 0) {
-        (void) wk_mqtt_publish_status(m, "online", NULL, NULL);
-    }
+    (void) wk_mqtt_publish_status(m, "online", NULL, NULL);
 }
 
 
@@ -811,13 +799,10 @@ wk_mqtt_shutdown(wk_mqtt_t *m)
         return;
     }
 
-    if (m->index == 0) {
-        wk_mqtt_publish_offline(m);
-    }
-
+    wk_mqtt_publish_offline(m);
     wk_mqtt_disconnect(m);
 
-    atomic_store(&m->connected, 0);
+    atomic_store(&m->metrics->mqtt_connected, 0);
 }
 
 

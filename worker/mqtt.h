@@ -30,13 +30,6 @@ typedef struct {
     MQTTAsync           client;
     int                 wake_fd;
 
-    /* connection `index` of mqtt_connections: 0 has the configured
-     * client_id and owns the status topic and the last will; the others
-     * are "<client_id>-<index>" in the same share group */
-    int                 index;
-    char                client_id[WK_CONFIG_CLIENT_ID_MAX + 16];
-    atomic_int          connected;
-
     /* messages go to the spool before the arrival callback returns */
     wk_spool_t         *spool;
     wk_metrics_t       *metrics;
@@ -55,7 +48,7 @@ typedef struct {
 } wk_mqtt_t;
 
 void wk_mqtt_init(wk_mqtt_t *m, const wk_config_t *conf, wk_log_t *log,
-    int wake_fd, wk_spool_t *spool, wk_metrics_t *metrics, int index);
+    int wake_fd, wk_spool_t *spool, wk_metrics_t *metrics);
 
 /* any thread: QoS 1, not retained; -1 when paho refuses (not connected) */
 int wk_mqtt_publish(wk_mqtt_t *m, const char *topic, const char *payload,

@@ -23,8 +23,7 @@
 
 static const char *const  keys[WK_CONFIG_NKEYS] = {
     "mqtt_uri", "client_id", "session_expiry", "keepalive", "status_topic",
-    "log_level", "connect_retry_max", "share_group", "mqtt_connections",
-    "payload_max_bytes",
+    "log_level", "connect_retry_max", "share_group", "payload_max_bytes",
     "spool_dir", "spool_max_bytes", "spool_segment_bytes",
     "fsync_interval_ms", "influx_url", "influx_db", "influx_rp",
     "batch_max_points", "batch_max_ms", "influx_timeout_ms", "retry_max_ms",

@@ -64,7 +64,6 @@ sub new {
         metrics_interval_ms   => 200,
         %{ $opt{conf} || {} },
     );
-    $self->{connections} = $kv{mqtt_connections} || 1;
     $self->{conf} = write_file("$self->{dir}/worker.conf",
         join('', map { "$_ = $kv{$_}\n" } sort keys %kv));
     $self->{metrics} = "$self->{dir}/spool/metrics.prom";
@@ -91,10 +90,9 @@ sub start {
     $self->{pid} = $pid;
     $self->{runs}++;
     my $want = $self->{runs};
-    my $conns = $self->{connections};
     my $ok = wait_until(20, sub {
         my $n = () = read_file($self->logfile) =~ /"message":"subscribed"/g;
-        return $n >= 2 * $want * $conns;
+        return $n >= 2 * $want;
     });
     diag("worker $self->{id} did not subscribe:\n" . read_file($self->logfile))
         unless $ok;
@@ -165,12 +163,8 @@ sub log_records {
 sub forget_sessions {
     my ($self) = @_;
     my $port = $ENV{GONSTERS_MQTT_PORT} or return;
-    for my $id ($self->{id},
-                map { "$self->{id}-$_" } 1 .. $self->{connections} - 1)
-    {
-        system('mosquitto_sub', '-h', '127.0.0.1', '-p', $port, '-i', $id,
-               '-t', 'gonsters/test/none', '-E', '-W', '5');
-    }
+    system('mosquitto_sub', '-h', '127.0.0.1', '-p', $port, '-i',
+           $self->{id}, '-t', 'gonsters/test/none', '-E', '-W', '5');
 }
 
 sub DESTROY {
