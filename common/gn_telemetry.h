@@ -4,9 +4,9 @@
  * worker (payload of factory/{f}/machine/{m}/telemetry, seed 2.1 A), and
  * the line protocol a reading becomes in InfluxDB.
  *
- * JSON is parsed with cJSON; every tree returned here is the caller's to
- * free with cJSON_Delete().  Error texts are static strings; error values
- * point into the caller's tree.
+ * JSON is parsed in one pass by a strict parser of its own (RFC 8259,
+ * UTF-8, bounded nesting) that fills the readings directly: no tree.
+ * Error values point into the caller's text.
  */
 
 #ifndef GN_TELEMETRY_H
@@ -14,8 +14,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <cjson/cJSON.h>
 
 #include "gn_uuid.h"
 
@@ -46,12 +44,19 @@ typedef struct {
 } gn_reading_t;
 
 
+/* a JSON value as it was sent: a slice of the parsed text (text NULL:
+ * no value) */
+typedef struct {
+    const char       *text;
+    size_t            len;
+} gn_json_text_t;
+
 /* one validation error, as the API reports it: {"field" | "parameter",
  * "error", "value"} */
 typedef struct {
     char              field[96];    /* "batch[1].readings[0].timestamp" */
     char              error[96];    /* "Invalid ISO 8601 format: ..." */
-    const cJSON      *value;        /* the offending value, or NULL */
+    gn_json_text_t    value;        /* the offending value, or text NULL */
 } gn_error_t;
 
 /* a list the caller provides: at most cap entries are kept, the others
@@ -66,19 +71,20 @@ typedef struct {
 /* field is "path.field" ("field" when path is empty, "path" when field is
  * NULL); error is a printf format; errs NULL: nothing recorded */
 void gn_errors_add(gn_errors_t *errs, const char *path, const char *field,
-    const cJSON *value, const char *error, ...)
+    const gn_json_text_t *value, const char *error, ...)
     __attribute__((format(printf, 5, 6)));
 
 
 /*
- * Parses JSON text of at most max_depth nested arrays/objects (checked
- * before parsing, so a deep document costs no tree).  Returns the tree, or
- * NULL with *error (static text) and *offset (the byte where parsing
- * stopped).
+ * The JSON rules of every text parsed here: one RFC 8259 value (a UTF-8
+ * byte order mark before it is skipped) and white space around it, valid
+ * UTF-8, no raw control character in a string, well-formed escapes and
+ * surrogate pairs, numbers as the RFC's grammar writes them, at most
+ * max_depth nested arrays/objects.  A text that breaks one is answered
+ * "Malformed JSON: <what> at byte <offset>", where what is one of
+ * "empty", "syntax error", "invalid UTF-8", "control character in a
+ * string", "nested too deeply", "unexpected data after the JSON value".
  */
-cJSON *gn_json_parse(const char *text, size_t len, size_t max_depth,
-    const char **error, size_t *offset);
-
 
 /*
  * Validates one reading object: "timestamp" (ISO 8601 with a zone, within
@@ -86,10 +92,10 @@ cJSON *gn_json_parse(const char *text, size_t len, size_t max_depth,
  * finite JSON number; no key twice; other keys are ignored.  path prefixes
  * the field names of the errors ("batch[0].readings[2]", or "" for none).
  * Returns 0 and fills *out when valid, otherwise the number of errors
- * (errs NULL: only counted, and path may be NULL).
+ * (malformed JSON: one, whose field is path).
  */
-size_t gn_reading_parse(const cJSON *obj, const char *path, gn_reading_t *out,
-    gn_errors_t *errs);
+size_t gn_reading_parse(const char *json, size_t len, const char *path,
+    gn_reading_t *out, gn_errors_t *errs);
 
 
 /* MQTT payload: {"timestamp", "sensor_type", "temperature"?, "pressure"?,
@@ -105,8 +111,8 @@ typedef enum {
 const char *gn_payload_reason(gn_payload_status_e status);
 
 /* On GN_PAYLOAD_OK fills *out; on GN_PAYLOAD_NOT_JSON adds one error with
- * the parser's message.  The tree is freed before returning, so errs
- * values are NULL. */
+ * the parser's message.  errs values are left without text (the payload
+ * is the caller's, errors outlive it in dead letters). */
 gn_payload_status_e gn_payload_parse(const char *payload, size_t len,
     size_t max_bytes, gn_reading_t *out, gn_errors_t *errs);
 
@@ -121,15 +127,18 @@ typedef struct {
 typedef struct {
     char              machine_id[GN_UUID_LEN + 1];  /* lower case; "" when
                                                        not a UUID */
-    const cJSON      *machine_id_value;
+    gn_json_text_t    machine_id_value; /* as sent, text NULL if absent */
+    const char       *machine_id_sent;  /* a string that is not a UUID:
+                                           decoded, NUL-terminated */
     int               valid;            /* the entry and all its readings */
     size_t            nreadings;
     gn_reading_t     *readings;         /* nreadings, when valid */
+    gn_json_text_t   *timestamps;       /* of the readings as sent, when
+                                           valid */
 } gn_ingest_machine_t;
 
 typedef struct {
-    cJSON                *root;
-    const char           *gateway_id;   /* NUL-terminated, in root */
+    const char           *gateway_id;   /* NUL-terminated, allocated */
     int64_t               gateway_ts_ns;
     size_t                nmachines;
     gn_ingest_machine_t  *machines;
@@ -150,10 +159,9 @@ typedef enum {
 
 /*
  * Parses and validates the whole body in one pass, every error reported.
- * alloc(ctx, size) provides the machines and readings arrays (nginx: the
- * request pool; nothing is freed one by one).  On every status but
- * MALFORMED and NOMEM, in->root is set and the caller frees it with
- * cJSON_Delete() (the errors point into it).  A limit exceeded is one error
+ * alloc(ctx, size) provides every array and string of *in (nginx: the
+ * request pool; nothing is freed one by one).  The errors' values point
+ * into body, which must outlive them.  A limit exceeded is one error
  * naming the limit, and status INVALID.
  */
 gn_ingest_status_e gn_ingest_parse(const char *body, size_t len,

@@ -10,6 +10,9 @@
 
 
 #include "ngx_http_gonsters_module.h"
+
+#include <cjson/cJSON.h>
+
 #include "ngx_http_gonsters_history.h"
 #include "ngx_http_gonsters_ingest.h"
 #include "gn_time.h"

@@ -203,13 +203,6 @@ ngx_http_gonsters_ingest_alloc(void *pool, size_t size)
 }
 
 
-static void
-ngx_http_gonsters_ingest_destroy_pool(void *data)
-{
-    ngx_destroy_pool(data);
-}
-
-
 static double
 ngx_http_gonsters_ingest_clock_ms(void)
 {
@@ -229,8 +222,6 @@ ngx_http_gonsters_ingest_parse(ngx_http_request_t *r,
     ngx_uint_t                            i;
     gn_ingest_limits_t                    limits;
     gn_ingest_status_e                    status;
-    ngx_pool_t                           *pool;
-    ngx_pool_cleanup_t                   *cln;
     ngx_http_gonsters_ingest_loc_conf_t  *ilcf;
 
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_gonsters_ingest_module);
@@ -247,38 +238,11 @@ ngx_http_gonsters_ingest_parse(ngx_http_request_t *r,
 
     t0 = ngx_http_gonsters_ingest_clock_ms();
 
-    /*
-     * The tree (the errors point into it) lives as long as the request, in
-     * a pool of its own sized for it (cJSON's nodes take about twice the
-     * text), so that nearly every node is a pointer bump in one block.
-     */
-    /* a multiple of the alignment: nginx's small allocations align their
-     * start, and a block whose end is not aligned hands out memory past
-     * it ((size_t) (end - aligned) wraps) */
-    pool = ngx_create_pool(ngx_align(ngx_max(2 * body->len + 4096,
-                                             NGX_MIN_POOL_SIZE),
-                                     ngx_pagesize),
-                           r->connection->log);
-    if (pool == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        ngx_destroy_pool(pool);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_gonsters_ingest_destroy_pool;
-    cln->data = pool;
-
-    ngx_http_gonsters_json_pool(pool);
-
+    /* no tree: the readings are filled in place, the errors point into
+     * the body (in r->pool, as long as the request) */
     status = gn_ingest_parse((char *) body->data, body->len, &limits,
                              ngx_http_gonsters_ingest_alloc, r->pool,
                              &ctx->in, &ctx->errs);
-
-    ngx_http_gonsters_json_pool(NULL);
 
     ctx->now_ns = ngx_http_gonsters_now_ns();
 
@@ -339,7 +303,6 @@ ngx_http_gonsters_ingest_check_age(ngx_http_request_t *r,
     char                                  path[64];
     int64_t                               oldest;
     ngx_uint_t                            i, j;
-    const cJSON                          *batch, *entry, *readings, *reading;
     gn_ingest_machine_t                  *m;
     ngx_http_gonsters_ingest_loc_conf_t  *ilcf;
 
@@ -350,38 +313,31 @@ ngx_http_gonsters_ingest_check_age(ngx_http_request_t *r,
     }
 
     oldest = ctx->now_ns - (int64_t) ilcf->max_age * GN_NS_PER_SEC;
-    batch = cJSON_GetObjectItemCaseSensitive(ctx->in.root, "batch");
 
-    i = 0;
-    cJSON_ArrayForEach(entry, batch) {
+    for (i = 0; i < ctx->in.nmachines; i++) {
         m = &ctx->in.machines[i];
 
-        if (m->valid) {
-            readings = cJSON_GetObjectItemCaseSensitive(entry, "readings");
+        if (!m->valid) {
+            continue;
+        }
 
-            j = 0;
-            cJSON_ArrayForEach(reading, readings) {
-                if (m->readings[j].ts_ns < oldest) {
-                    ngx_snprintf((u_char *) path, sizeof(path),
-                                 "batch[%ui].readings[%ui]%Z", i, j);
-                    gn_errors_add(&ctx->errs, path, "timestamp",
-                                  cJSON_GetObjectItemCaseSensitive(reading,
-                                                                "timestamp"),
-                                  "Older than the raw data retention "
-                                  "(%lld days)",
-                                  (long long) (ilcf->max_age / 86400));
-                    m->valid = 0;
-                }
-                j++;
-            }
-
-            if (!m->valid) {
-                ctx->in.nvalid--;
-                ctx->in.nreadings -= m->nreadings;
+        for (j = 0; j < m->nreadings; j++) {
+            if (m->readings[j].ts_ns < oldest) {
+                ngx_snprintf((u_char *) path, sizeof(path),
+                             "batch[%ui].readings[%ui]%Z", i, j);
+                gn_errors_add(&ctx->errs, path, "timestamp",
+                              &m->timestamps[j],
+                              "Older than the raw data retention "
+                              "(%lld days)",
+                              (long long) (ilcf->max_age / 86400));
+                m->valid = 0;
             }
         }
 
-        i++;
+        if (!m->valid) {
+            ctx->in.nvalid--;
+            ctx->in.nreadings -= m->nreadings;
+        }
     }
 }
 

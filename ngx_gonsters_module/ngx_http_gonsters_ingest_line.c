@@ -155,7 +155,7 @@ ngx_http_gonsters_ingest_lines(ngx_http_request_t *r,
 
         if (mm->id.len == 0) {
             ctx->state[i] = NGX_HTTP_GONSTERS_INGEST_UNKNOWN;
-            gn_errors_add(&ctx->errs, path, "machine_id", m->machine_id_value,
+            gn_errors_add(&ctx->errs, path, "machine_id", &m->machine_id_value,
                           "Machine ID not found in database");
             continue;
         }
@@ -169,7 +169,7 @@ ngx_http_gonsters_ingest_lines(ngx_http_request_t *r,
         /* the registry should refuse such values; never a broken line */
         if (gn_series_check(&s) != GN_LP_OK) {
             ctx->state[i] = NGX_HTTP_GONSTERS_INGEST_UNTAGGABLE;
-            gn_errors_add(&ctx->errs, path, "machine_id", m->machine_id_value,
+            gn_errors_add(&ctx->errs, path, "machine_id", &m->machine_id_value,
                           "The machine's location or sensor_type cannot be "
                           "stored as an InfluxDB tag (%s)",
                           gn_lp_strerror(gn_series_check(&s)));

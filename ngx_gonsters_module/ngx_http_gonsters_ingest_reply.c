@@ -8,19 +8,29 @@
 
 
 #include "ngx_http_gonsters_module.h"
+
+#include <cjson/cJSON.h>
+
 #include "ngx_http_gonsters_ingest.h"
 #include "gn_time.h"
 #include "gn_json.h"
 
 
-/* the printed "value" of each error (cJSON's text, copied into r->pool) */
+/*
+ * The printed "value" of each error: the value as sent, printed by cJSON
+ * as it always was (numbers and strings in cJSON's form), copied into
+ * r->pool.  Errors are few and small; a value cJSON cannot read (a number
+ * longer than its 63 bytes) is shown as sent.
+ */
 static ngx_int_t
 ngx_http_gonsters_ingest_values(ngx_http_request_t *r,
     ngx_http_gonsters_ingest_ctx_t *ctx, ngx_str_t **values)
 {
-    char        *text;
-    ngx_str_t   *v;
-    ngx_uint_t   i;
+    char            *text;
+    cJSON           *item;
+    ngx_str_t       *v;
+    ngx_uint_t       i;
+    gn_json_text_t  *value;
 
     v = ngx_palloc(r->pool, (ctx->errs.n + 1) * sizeof(ngx_str_t));
     if (v == NULL) {
@@ -28,13 +38,23 @@ ngx_http_gonsters_ingest_values(ngx_http_request_t *r,
     }
 
     for (i = 0; i < ctx->errs.n; i++) {
+        value = &ctx->errs.items[i].value;
 
-        if (ctx->errs.items[i].value == NULL) {
+        if (value->text == NULL) {
             ngx_str_set(&v[i], "null");
             continue;
         }
 
-        text = cJSON_PrintUnformatted(ctx->errs.items[i].value);
+        item = cJSON_ParseWithLength(value->text, value->len);
+        if (item == NULL) {
+            v[i].data = (u_char *) value->text;
+            v[i].len = value->len;
+            continue;
+        }
+
+        text = cJSON_PrintUnformatted(item);
+        cJSON_Delete(item);
+
         if (text == NULL) {
             return NGX_ERROR;
         }
@@ -200,11 +220,7 @@ ngx_http_gonsters_ingest_entry_id(gn_ingest_machine_t *m)
         return m->machine_id;
     }
 
-    if (cJSON_IsString(m->machine_id_value)) {
-        return m->machine_id_value->valuestring;
-    }
-
-    return NULL;
+    return m->machine_id_sent;
 }
 
 

@@ -6,6 +6,9 @@
 
 
 #include "ngx_http_gonsters_module.h"
+
+#include <cjson/cJSON.h>
+
 #include "ngx_http_gonsters_machines.h"
 #include "ngx_http_gonsters_machines_parse.h"
 #include "gn_utf8.h"
