@@ -415,7 +415,8 @@ gn_escape(const unsigned char *p, const unsigned char *end, uint32_t *cp)
         return -1;
     }
 
-    *cp = 0x10000 + (((uint32_t) hi - 0xd800) << 10) + ((uint32_t) lo - 0xdc00);
+    *cp = 0x10000 + (((uint32_t) hi - 0xd800) << 10)
+          + ((uint32_t) lo - 0xdc00);
     return 12;
 }
 
@@ -1080,8 +1081,8 @@ gn_check_timestamp(const gn_jv_t *v, const char *path, const char *field,
     }
 
     if (rc != GN_TIME_OK) {
-        gn_errors_add(errs, path, field, &v->text, "Invalid ISO 8601 format: %s",
-                      gn_time_strerror(rc));
+        gn_errors_add(errs, path, field, &v->text,
+                      "Invalid ISO 8601 format: %s", gn_time_strerror(rc));
         return 0;
     }
 
@@ -1419,11 +1420,11 @@ static int
 gn_jp_readings(gn_ingest_state_t *st, size_t idx, size_t n0, size_t d0,
     size_t *count, int *over)
 {
-    int           more;
-    size_t        nerr;
-    gn_rpath_t    rp;
-    gn_jp_t      *jp = &st->jp;
-    gn_scratch_t *sc;
+    int            more;
+    size_t         nerr;
+    gn_rpath_t     rp;
+    gn_jp_t       *jp = &st->jp;
+    gn_scratch_t  *sc;
 
     more = gn_jp_open(jp, ']');
 
@@ -1514,15 +1515,15 @@ gn_ingest_machine_id(gn_ingest_state_t *st, const gn_jv_t *v,
 static int
 gn_jp_entry(gn_ingest_state_t *st, size_t idx, gn_ingest_machine_t *m)
 {
-    int           more, k, over = 0, readings_ok;
-    char          path[48];
-    size_t        n0, d0, nreadings = 0, j;
-    unsigned      seen = 0, dup = 0;
-    gn_jv_t       key, f[GN_KEY_ENTRY_N];
-    gn_jp_t      *jp = &st->jp;
-    gn_error_t    loc_items[2 * GN_KEY_ENTRY_N];
-    gn_errors_t   loc = { loc_items, 2 * GN_KEY_ENTRY_N, 0, 0 };
-    gn_errors_t  *errs = st->errs;
+    int                   more, k, over = 0, readings_ok;
+    char                  path[48];
+    size_t                n0, d0, nreadings = 0, j;
+    unsigned              seen = 0, dup = 0;
+    gn_jv_t               key, f[GN_KEY_ENTRY_N];
+    gn_jp_t              *jp = &st->jp;
+    gn_error_t            loc_items[2 * GN_KEY_ENTRY_N];
+    gn_errors_t           loc = { loc_items, 2 * GN_KEY_ENTRY_N, 0, 0 };
+    gn_errors_t          *errs = st->errs;
     const unsigned char  *start;
 
     memset(m, 0, sizeof(*m));

@@ -51,6 +51,7 @@ $(BUILD)/libgonsters_common_san.a: $(GN_COMMON_SAN_OBJS)
 # unit tests
 
 $(BUILD)/common/tests/%: common/tests/%.c common/tests/gn_test.h \
+                         common/tests/gn_ref_telemetry.h \
                          common/tests/gn_ref.h \
                          $(BUILD)/libgonsters_common_san.a
 	@mkdir -p $(@D)
@@ -68,7 +69,8 @@ unit-common: $(GN_COMMON_TESTS)
 # (gcc, sanitizers, corpus replay) or with libFuzzer (clang); the reference
 # models in common/tests/gn_ref.h are shared with the unit tests
 
-GN_FUZZ_HDRS := fuzz/gn_fuzz.h common/tests/gn_ref.h
+GN_FUZZ_HDRS := fuzz/gn_fuzz.h common/tests/gn_ref.h \
+                common/tests/gn_ref_telemetry.h
 
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(GN_FUZZ_HDRS) \
                         $(BUILD)/libgonsters_common_san.a

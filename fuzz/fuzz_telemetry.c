@@ -3,7 +3,10 @@
  * payloads.  Invariants: only the documented statuses; the error list
  * never overflows; whatever is accepted is a reading InfluxDB takes (a
  * canonical lower-case machine id, at least one finite value, a time in
- * range) and becomes exactly one line of the announced length.
+ * range) and becomes exactly one line of the announced length.  And,
+ * differentially, the one-pass parser says what the cJSON-based one it
+ * replaced said (common/tests/gn_ref_telemetry.h): status, errors,
+ * offset, readings, except where it differs on purpose.
  */
 
 #include <math.h>
@@ -11,6 +14,7 @@
 #include "gn_fuzz.h"
 #include "gn_telemetry.h"
 #include "gn_time.h"
+#include "gn_ref_telemetry.h"
 
 
 #define NERR  16
@@ -60,6 +64,169 @@ check_reading(const gn_reading_t *r, const char *machine_id)
     end = gn_reading_line(buf, &s, r);
     GN_FUZZ_ASSERT((size_t) (end - buf) == gn_reading_line_len(&s, r));
     GN_FUZZ_ASSERT(memchr(buf, '\n', (size_t) (end - buf)) == end - 1);
+}
+
+
+#define NALL  4096
+
+static gn_error_t   all_items[NALL];
+static ref_error_t  rall_items[NALL];
+
+
+static size_t
+dups(const char *error, size_t n, size_t stride)
+{
+    size_t  i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        k += strcmp(error + i * stride, "Duplicate key") == 0;
+    }
+
+    return k;
+}
+
+
+/* the same reading, values bit for bit */
+static int
+same_reading(const gn_reading_t *a, const gn_reading_t *b)
+{
+    int  i;
+
+    if (a->ts_ns != b->ts_ns || a->present != b->present) {
+        return 0;
+    }
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        if ((a->present & (1u << i))
+            && memcmp(&a->value[i], &b->value[i], sizeof(double)) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+free_mem(void)
+{
+    while (nmem > 0) {
+        free(mem[--nmem]);
+    }
+}
+
+
+static void
+differential(const char *text, size_t size)
+{
+    static const gn_ingest_limits_t  limits = { 8, 8, 8 };
+    gn_error_t                       items[NERR];
+    gn_errors_t                      errs = { items, NERR, 0, 0 };
+    ref_error_t                      ritems[NERR];
+    ref_errors_t                     rerrs = { ritems, NERR, 0, 0 };
+    gn_ingest_t                      in;
+    ref_ingest_t                     rin;
+    gn_ingest_status_e               st, rst;
+    gn_payload_status_e              pst, rpst;
+    gn_reading_t                     r1, r2;
+    size_t                           i, j, nd, rnd;
+    gn_errors_t                      all = { all_items, NALL, 0, 0 };
+    ref_errors_t                     rall = { rall_items, NALL, 0, 0 };
+
+    if (ref_deviant(text, size)) {
+        return;
+    }
+
+    /* keys of a body or entry given twice are refused now: counted with
+     * lists that keep every error */
+    nmem = 0;
+    st = gn_ingest_parse(text, size, &limits, fuzz_alloc, NULL, &in,
+                         &all);
+    free_mem();
+    rst = ref_ingest_parse(text, size, &limits, fuzz_alloc, NULL, &rin,
+                           &rall);
+    cJSON_Delete(rin.root);
+    free_mem();
+
+    nd = dups(all_items[0].error, all.n, sizeof(gn_error_t));
+    rnd = dups(rall_items[0].error, rall.n, sizeof(ref_error_t));
+
+    /* out of memory: either may stop first */
+    if (nd != rnd || ((all.dropped || rall.dropped) && (nd || rnd))
+        || st == GN_INGEST_NOMEM || rst == GN_INGEST_NOMEM)
+    {
+        return;
+    }
+
+    st = gn_ingest_parse(text, size, &limits, fuzz_alloc, NULL, &in, &errs);
+    rst = ref_ingest_parse(text, size, &limits, fuzz_alloc, NULL, &rin,
+                           &rerrs);
+
+    if (st == GN_INGEST_NOMEM || rst == GN_INGEST_NOMEM) {
+        cJSON_Delete(rin.root);
+        free_mem();
+        return;
+    }
+
+    GN_FUZZ_ASSERT(st == rst);
+    GN_FUZZ_ASSERT(errs.n == rerrs.n && errs.dropped == rerrs.dropped);
+
+    for (i = 0; i < errs.n; i++) {
+        GN_FUZZ_ASSERT(strcmp(items[i].field, ritems[i].field) == 0);
+        GN_FUZZ_ASSERT(strcmp(items[i].error, ritems[i].error) == 0);
+        GN_FUZZ_ASSERT((items[i].value.text == NULL)
+                       == (ritems[i].value == NULL));
+    }
+
+    if (st == GN_INGEST_MALFORMED) {
+        GN_FUZZ_ASSERT(in.json_offset == rin.json_offset);
+    }
+
+    if (st == GN_INGEST_OK || st == GN_INGEST_PARTIAL) {
+        GN_FUZZ_ASSERT(in.nmachines == rin.nmachines
+                       && in.nvalid == rin.nvalid
+                       && in.nreadings == rin.nreadings);
+
+        for (i = 0; i < in.nmachines; i++) {
+            GN_FUZZ_ASSERT(in.machines[i].valid == rin.machines[i].valid);
+            GN_FUZZ_ASSERT(strcmp(in.machines[i].machine_id,
+                                  rin.machines[i].machine_id) == 0);
+
+            if (!in.machines[i].valid) {
+                continue;
+            }
+
+            for (j = 0; j < in.machines[i].nreadings; j++) {
+                GN_FUZZ_ASSERT(same_reading(&in.machines[i].readings[j],
+                                            &rin.machines[i].readings[j]));
+            }
+        }
+    }
+
+    cJSON_Delete(rin.root);
+    free_mem();
+
+    errs.n = errs.dropped = rerrs.n = rerrs.dropped = 0;
+    pst = gn_payload_parse(text, size, 512, &r1, &errs);
+    rpst = ref_payload_parse(text, size, 512, &r2, &rerrs);
+
+    if (dups(items[0].error, errs.n, sizeof(gn_error_t))
+        != dups(ritems[0].error, rerrs.n, sizeof(ref_error_t)))
+    {
+        return;
+    }
+
+    GN_FUZZ_ASSERT(pst == rpst);
+    GN_FUZZ_ASSERT(errs.n == rerrs.n);
+
+    for (i = 0; i < errs.n; i++) {
+        GN_FUZZ_ASSERT(strcmp(items[i].error, ritems[i].error) == 0);
+    }
+
+    if (pst == GN_PAYLOAD_OK) {
+        GN_FUZZ_ASSERT(same_reading(&r1, &r2));
+    }
 }
 
 
@@ -126,6 +293,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         GN_FUZZ_ASSERT(items[i].value.text == NULL);
         GN_FUZZ_ASSERT(memchr(items[i].field, '\0', sizeof(items[i].field)));
     }
+
+    differential((const char *) data, size);
 
     return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef GN_REF_TELEMETRY_H
 #define GN_REF_TELEMETRY_H
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -675,6 +676,91 @@ ref_ingest_parse(const char *body, size_t len, const gn_ingest_limits_t *limits,
     return in->nvalid == in->nmachines ? GN_INGEST_OK : GN_INGEST_PARTIAL;
 }
 
+
+
+/*
+ * 1 for a text on which the one-pass parser differs from the reference on
+ * purpose: RFC 8259 breaks that cJSON lets through (leading zeros, "1.",
+ * ".5", bytes below 0x20 as white space, \u with a bad hex digit, read
+ * as 0), \u0000 (cJSON cuts the string there), numbers longer than
+ * cJSON's 63-byte buffer.  An over-approximation: some texts it names
+ * would agree.
+ */
+static int __attribute__((unused))
+ref_deviant(const char *t, size_t len)
+{
+    size_t  i, run = 0;
+    int     prev, instr = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char  c = (unsigned char) t[i];
+
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            return 1;
+        }
+
+        if (instr) {
+            /* \u0000, and \u with a bad digit (cJSON reads 0) */
+            if (c == '\\' && i + 1 < len && t[i + 1] == 'u') {
+                size_t  k;
+                int     zero = 1;
+
+                for (k = i + 2; k < i + 6; k++) {
+                    if (k >= len || !isxdigit((unsigned char) t[k])) {
+                        return 1;
+                    }
+                    zero &= t[k] == '0';
+                }
+
+                if (zero) {
+                    return 1;
+                }
+            }
+
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                instr = 0;
+            }
+            continue;
+        }
+
+        if (c == '"') {
+            instr = 1;
+            run = 0;
+            continue;
+        }
+
+        if ((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E'
+            || c == '+' || c == '-')
+        {
+            if (++run >= 63) {
+                return 1;
+            }
+        } else {
+            run = 0;
+        }
+
+        prev = i ? (unsigned char) t[i - 1] : ' ';
+
+        if (c == '0' && i + 1 < len && t[i + 1] >= '0' && t[i + 1] <= '9'
+            && !(prev >= '0' && prev <= '9') && prev != '.' && prev != 'e'
+            && prev != 'E' && prev != '+')
+        {
+            return 1;                   /* 01, -01 */
+        }
+
+        if (c == '.' && (i + 1 == len || t[i + 1] < '0' || t[i + 1] > '9')) {
+            return 1;                   /* 1. */
+        }
+
+        if (c == '.' && (prev < '0' || prev > '9')) {
+            return 1;                   /* -.5 */
+        }
+    }
+
+    return 0;
+}
 
 
 #endif /* GN_REF_TELEMETRY_H */

@@ -3,11 +3,14 @@
  * ingest bodies, the line of a reading), with hostile inputs.
  */
 
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "gn_lineproto.h"
 #include "gn_telemetry.h"
 #include "gn_test.h"
+#include "gn_ref_telemetry.h"
 
 
 #define NERR  64
@@ -580,6 +583,989 @@ test_line(void)
 }
 
 
+/*
+ * Differential tests: the one-pass parser against the cJSON-based one it
+ * replaced (gn_ref_telemetry.h), on generated bodies and their mutations.
+ * Everything observable must agree: status, error fields, texts and
+ * values (printed by cJSON, as the nginx answer does), dropped counts,
+ * json_offset, and the readings bit for bit.  Texts where the parsers
+ * differ on purpose are skipped (ndeviant counts them): see
+ * ref_deviant(), and keys of a body or entry given twice (refused now,
+ * the first one taken before).
+ */
+
+static size_t  ndiff, ndeviant;
+
+
+/* an error value as the nginx answer prints it */
+static void
+print_value(const cJSON *item, char *buf, size_t size)
+{
+    char  *text;
+
+    if (item == NULL) {
+        snprintf(buf, size, "null");
+        return;
+    }
+
+    text = cJSON_PrintUnformatted(item);
+    snprintf(buf, size, "%s", text ? text : "(nomem)");
+    cJSON_free(text);
+}
+
+
+static void
+print_new_value(const gn_json_text_t *v, char *buf, size_t size)
+{
+    cJSON  *item;
+
+    if (v->text == NULL) {
+        snprintf(buf, size, "null");
+        return;
+    }
+
+    item = cJSON_ParseWithLength(v->text, v->len);
+    if (item == NULL) {
+        snprintf(buf, size, "%.*s", (int) v->len, v->text);
+        return;
+    }
+
+    print_value(item, buf, size);
+    cJSON_Delete(item);
+}
+
+
+static int
+same_errors(const gn_errors_t *a, const ref_errors_t *b, const char *what)
+{
+    size_t  i;
+    char    va[512], vb[512];
+
+    if (a->n != b->n || a->dropped != b->dropped) {
+        GN_CHECK_MSG(0, "%s: %zu+%zu errors, reference %zu+%zu", what, a->n,
+                     a->dropped, b->n, b->dropped);
+        return 0;
+    }
+
+    for (i = 0; i < a->n; i++) {
+        print_new_value(&a->items[i].value, va, sizeof(va));
+        print_value(b->items[i].value, vb, sizeof(vb));
+
+        if (strcmp(a->items[i].field, b->items[i].field) != 0
+            || strcmp(a->items[i].error, b->items[i].error) != 0
+            || strcmp(va, vb) != 0)
+        {
+            GN_CHECK_MSG(0, "%s: error %zu: %s: %s (%s), reference %s: %s "
+                         "(%s)", what, i, a->items[i].field,
+                         a->items[i].error, va, b->items[i].field,
+                         b->items[i].error, vb);
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+same_reading(const gn_reading_t *a, const gn_reading_t *b)
+{
+    int  i;
+
+    if (a->ts_ns != b->ts_ns || a->present != b->present) {
+        return 0;
+    }
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        if ((a->present & (1u << i))
+            && memcmp(&a->value[i], &b->value[i], sizeof(double)) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static size_t
+count_dups(const gn_errors_t *e)
+{
+    size_t  i, n = 0;
+
+    for (i = 0; i < e->n; i++) {
+        n += strcmp(e->items[i].error, "Duplicate key") == 0;
+    }
+
+    return n;
+}
+
+
+static size_t
+count_ref_dups(const ref_errors_t *e)
+{
+    size_t  i, n = 0;
+
+    for (i = 0; i < e->n; i++) {
+        n += strcmp(e->items[i].error, "Duplicate key") == 0;
+    }
+
+    return n;
+}
+
+
+#define DIFF_NERR  512
+
+static gn_error_t   diff_items[DIFF_NERR];
+static ref_error_t  diff_ref_items[DIFF_NERR];
+
+
+/* one text through both parsers with a list of cap errors; 0 when it
+ * was skipped as deviant */
+static int
+diff_one(const char *text, size_t len, const gn_ingest_limits_t *lim,
+    size_t cap)
+{
+    gn_errors_t          a = { diff_items, cap, 0, 0 };
+    ref_errors_t         b = { diff_ref_items, cap, 0, 0 };
+    gn_errors_t          big = { diff_items, DIFF_NERR, 0, 0 };
+    ref_errors_t         rbig = { diff_ref_items, DIFF_NERR, 0, 0 };
+    gn_ingest_t          in;
+    ref_ingest_t         rin;
+    gn_ingest_status_e   st, rst;
+    gn_payload_status_e  pst, rpst;
+    gn_reading_t         r1, r2;
+    size_t               i, j;
+    int                  ok = 1, dev;
+
+    dev = ref_deviant(text, len);
+
+    /* the duplicates of a body's or entry's keys: refused now */
+    reset(0);
+    st = gn_ingest_parse(text, len, lim, test_alloc, NULL, &in, &big);
+    rst = ref_ingest_parse(text, len, lim, test_alloc, NULL, &rin, &rbig);
+    cJSON_Delete(rin.root);
+
+    if (count_dups(&big) != count_ref_dups(&rbig)
+        || (big.dropped && count_dups(&big)))
+    {
+        dev = 1;
+    }
+
+    if (dev) {
+        /* still: no crash, and a status the caller knows */
+        GN_CHECK(st <= GN_INGEST_NOMEM && rst <= GN_INGEST_NOMEM);
+        ndeviant++;
+        reset(0);
+        return 0;
+    }
+
+    reset(0);
+    st = gn_ingest_parse(text, len, lim, test_alloc, NULL, &in, &a);
+    rst = ref_ingest_parse(text, len, lim, test_alloc, NULL, &rin, &b);
+
+    if (st != rst) {
+        GN_CHECK_MSG(0, "status %d, reference %d: %.*s", st, rst,
+                     (int) (len > 300 ? 300 : len), text);
+        ok = 0;
+    }
+
+    if (ok && !same_errors(&a, &b, "ingest")) {
+        ok = 0;
+    }
+
+    if (ok && st == GN_INGEST_MALFORMED && in.json_offset != rin.json_offset)
+    {
+        GN_CHECK_MSG(0, "json_offset %zu, reference %zu", in.json_offset,
+                     rin.json_offset);
+        ok = 0;
+    }
+
+    if (ok && st != GN_INGEST_MALFORMED && st != GN_INGEST_NOMEM) {
+        if (in.nmachines != rin.nmachines || in.nvalid != rin.nvalid
+            || in.nreadings != rin.nreadings
+            || (in.gateway_id == NULL) != (rin.gateway_id == NULL)
+            || (in.gateway_id && strcmp(in.gateway_id, rin.gateway_id)))
+        {
+            GN_CHECK_MSG(0, "summary differs: %zu/%zu/%zu, reference "
+                         "%zu/%zu/%zu", in.nmachines, in.nvalid,
+                         in.nreadings, rin.nmachines, rin.nvalid,
+                         rin.nreadings);
+            ok = 0;
+        }
+
+        for (i = 0; ok && i < in.nmachines; i++) {
+            gn_ingest_machine_t   *m = &in.machines[i];
+            ref_ingest_machine_t  *rm = &rin.machines[i];
+            const char            *sent = NULL;
+
+            if (cJSON_IsString(rm->machine_id_value)) {
+                sent = rm->machine_id_value->valuestring;
+            }
+
+            ok = m->valid == rm->valid
+                 && strcmp(m->machine_id, rm->machine_id) == 0
+                 && (m->machine_id[0] != '\0'
+                     || (m->machine_id_sent == NULL) == (sent == NULL))
+                 && (m->machine_id[0] != '\0' || sent == NULL
+                     || strcmp(m->machine_id_sent, sent) == 0);
+
+            if (ok && m->valid) {
+                ok = m->nreadings == rm->nreadings;
+
+                for (j = 0; ok && j < m->nreadings; j++) {
+                    ok = same_reading(&m->readings[j], &rm->readings[j]);
+                }
+            }
+
+            GN_CHECK_MSG(ok, "entry %zu differs", i);
+        }
+    }
+
+    cJSON_Delete(rin.root);
+
+    /* the same text as an MQTT payload */
+    reset(0);
+    a.n = a.dropped = b.n = b.dropped = 0;
+    pst = gn_payload_parse(text, len, 1 << 20, &r1, &a);
+    rpst = ref_payload_parse(text, len, 1 << 20, &r2, &b);
+
+    if (ok && pst != rpst) {
+        GN_CHECK_MSG(0, "payload status %d, reference %d", pst, rpst);
+        ok = 0;
+    }
+
+    if (ok && !same_errors(&a, &b, "payload")) {
+        ok = 0;
+    }
+
+    if (ok && pst == GN_PAYLOAD_OK && !same_reading(&r1, &r2)) {
+        GN_CHECK_MSG(0, "payload reading differs%s", "");
+        ok = 0;
+    }
+
+    if (!ok) {
+        fprintf(stderr, "    text: %.*s\n", (int) (len > 400 ? 400 : len),
+                text);
+    }
+
+    reset(0);
+    ndiff++;
+
+    return ok;
+}
+
+
+/* a small deterministic generator (xorshift) */
+static uint64_t  rng = 88172645463325252ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned) (rng % n);
+}
+
+
+typedef struct {
+    char    *p;
+    size_t   len;
+    size_t   cap;
+} buf_t;
+
+
+static void
+put(buf_t *b, const char *s)
+{
+    size_t  n = strlen(s);
+
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+    }
+
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+
+
+static void
+ws(buf_t *b)
+{
+    static const char *const  w[] = { "", "", "", " ", "\n", "\t ", "\r\n  " };
+
+    put(b, w[rnd(sizeof(w) / sizeof(w[0]))]);
+}
+
+
+static void
+gen_number(buf_t *b)
+{
+    static const char *const  n[] = {
+        "0", "-0", "1", "60.5", "102.0", "1400", "-1.5e-7", "1e400",
+        "-1e999", "1e-400", "0.1", "123456789012345678901234567890",
+        "9007199254740993", "4.9e-324", "2.2250738585072014e-308",
+        "1.7976931348623157e308", "1.7976931348623159e308", "1E+2",
+        "2147483648", "-2147483649", "0.30000000000000004", "1e22",
+        "1e23", "12345.678e-3", "-0.0e0"
+    };
+    char  tmp[48];
+
+    if (rnd(3) == 0) {
+        snprintf(tmp, sizeof(tmp), "%s%u.%ue%d", rnd(2) ? "-" : "",
+                 rnd(100000), rnd(1000), (int) rnd(80) - 40);
+        put(b, tmp);
+        return;
+    }
+
+    put(b, n[rnd(sizeof(n) / sizeof(n[0]))]);
+}
+
+
+static void
+gen_string(buf_t *b, const char *plain)
+{
+    static const char *const  s[] = {
+        "\"\"", "\"x\"", "\"a\\nb\"", "\"\\u0041bc\"", "\"caf\xc3\xa9\"",
+        "\"\\ud83d\\ude00\"", "\"\\u007f\"", "\"\\\"q\\\\\"", "\"a\\/b\"",
+        "\"\\u00e9\\u2028\"", "\"\x7f\""
+    };
+
+    if (plain != NULL && rnd(4) != 0) {
+        put(b, "\"");
+        put(b, plain);
+        put(b, "\"");
+        return;
+    }
+
+    put(b, s[rnd(sizeof(s) / sizeof(s[0]))]);
+}
+
+
+static void gen_value(buf_t *b, int depth);
+
+
+static void
+gen_any(buf_t *b, int depth)
+{
+    switch (rnd(depth > 2 ? 5 : 7)) {
+    case 0: gen_number(b); break;
+    case 1: gen_string(b, NULL); break;
+    case 2: put(b, "true"); break;
+    case 3: put(b, "null"); break;
+    case 4: put(b, "false"); break;
+    default: gen_value(b, depth + 1); break;
+    }
+}
+
+
+static void
+gen_value(buf_t *b, int depth)
+{
+    unsigned  i, n = rnd(3);
+
+    put(b, rnd(2) ? "[" : "{");
+    if (b->p[b->len - 1] == '[') {
+        for (i = 0; i < n; i++) {
+            if (i) put(b, ",");
+            ws(b);
+            gen_any(b, depth);
+            ws(b);
+        }
+        put(b, "]");
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (i) put(b, ",");
+        ws(b);
+        put(b, rnd(2) ? "\"k\"" : "\"speed\"");
+        ws(b);
+        put(b, ":");
+        gen_any(b, depth);
+    }
+    put(b, "}");
+}
+
+
+static const char *const  ts_good[] = {
+    "2025-12-13T10:00:00Z", "2025-12-13T10:00:00.123456789+07:00",
+    "2025-12-13T10:00:00\\u005a", "1970-01-01T00:00:00Z"
+};
+static const char *const  ts_bad[] = {
+    "2025-13-45", "2025-12-13T10:00:00", "2262-04-12T00:00:00Z", "x",
+    "2025-12-13T10:00:00Z                                               "
+    "     "
+};
+
+
+static void
+gen_timestamp(buf_t *b)
+{
+    switch (rnd(8)) {
+    case 0: put(b, "\""); put(b, ts_bad[rnd(5)]); put(b, "\""); break;
+    case 1: gen_any(b, 3); break;
+    default: put(b, "\""); put(b, ts_good[rnd(4)]); put(b, "\""); break;
+    }
+}
+
+
+/* a member "key": value, the key sometimes escaped or repeated */
+static void
+gen_key(buf_t *b, const char *key, int *first)
+{
+    if (!*first) {
+        put(b, ",");
+    }
+    *first = 0;
+    ws(b);
+
+    if (rnd(20) == 0 && key[0] == 't') {
+        put(b, "\"\\u0074");
+        put(b, key + 1);
+        put(b, "\"");
+    } else {
+        put(b, "\"");
+        put(b, key);
+        put(b, "\"");
+    }
+
+    ws(b);
+    put(b, ":");
+    ws(b);
+}
+
+
+static void
+gen_reading(buf_t *b)
+{
+    static const char *const  keys[] = {
+        "timestamp", "temperature", "pressure", "speed", "extra",
+        "sensor_type"
+    };
+    unsigned  i, n, k;
+    int       first = 1;
+
+    if (rnd(15) == 0) {
+        gen_any(b, 2);
+        return;
+    }
+
+    put(b, "{");
+    n = rnd(6);
+
+    if (rnd(6) != 0) {
+        gen_key(b, "timestamp", &first);
+        gen_timestamp(b);
+    }
+
+    for (i = 0; i < n; i++) {
+        k = rnd(6);
+        gen_key(b, keys[k], &first);
+
+        if (k == 0) {
+            gen_timestamp(b);
+        } else if (k < 4) {
+            if (rnd(8) == 0) {
+                gen_any(b, 2);
+            } else {
+                gen_number(b);
+            }
+        } else if (k == 5) {
+            gen_string(b, "Temperature");
+        } else {
+            gen_any(b, 2);
+        }
+    }
+
+    ws(b);
+    put(b, "}");
+}
+
+
+static void
+gen_entry(buf_t *b, unsigned max_readings)
+{
+    static const char *const  ids[] = {
+        M1, M2, "E21C1CFA-4AF9-4CCC-A53C-78A967195439", "invalid-uuid",
+        "e21c1cfa-4af9-4ccc-a53c-78a96719543"
+    };
+    unsigned  i, n, order[4], k, t;
+    int       first = 1;
+
+    if (rnd(20) == 0) {
+        gen_any(b, 2);
+        return;
+    }
+
+    for (i = 0; i < 4; i++) {
+        order[i] = i;
+    }
+    for (i = 0; i < 4; i++) {
+        k = rnd(4);
+        t = order[i];
+        order[i] = order[k];
+        order[k] = t;
+    }
+
+    put(b, "{");
+
+    for (i = 0; i < 4; i++) {
+        if (rnd(12) == 0) {
+            continue;                   /* a missing key */
+        }
+
+        switch (order[i]) {
+        case 0:
+            gen_key(b, "machine_id", &first);
+            if (rnd(10) == 0) {
+                gen_any(b, 3);
+            } else {
+                gen_string(b, ids[rnd(5)]);
+            }
+            break;
+
+        case 1:
+            gen_key(b, "sensor_type", &first);
+            rnd(6) ? gen_string(b, "Vibration") : gen_any(b, 3);
+            break;
+
+        case 2:
+            gen_key(b, "location", &first);
+            rnd(6) ? gen_string(b, "Test Floor") : gen_any(b, 3);
+            break;
+
+        default:
+            gen_key(b, "readings", &first);
+            if (rnd(12) == 0) {
+                gen_any(b, 3);
+                break;
+            }
+            put(b, "[");
+            n = rnd(max_readings + 2);
+            for (k = 0; k < n; k++) {
+                if (k) put(b, ",");
+                ws(b);
+                gen_reading(b);
+            }
+            ws(b);
+            put(b, "]");
+            break;
+        }
+
+        if (rnd(40) == 0) {
+            gen_key(b, "location", &first);     /* a key twice */
+            gen_string(b, "Other");
+        }
+    }
+
+    if (rnd(4) == 0) {
+        gen_key(b, "extra", &first);
+        gen_any(b, 2);
+    }
+
+    ws(b);
+    put(b, "}");
+}
+
+
+static void
+gen_body(buf_t *b, const gn_ingest_limits_t *lim)
+{
+    unsigned  i, n;
+    int       first = 1;
+
+    b->len = 0;
+    put(b, rnd(30) == 0 ? "\xef\xbb\xbf" : "");
+    ws(b);
+
+    if (rnd(30) == 0) {
+        gen_any(b, 1);
+        return;
+    }
+
+    put(b, "{");
+
+    if (rnd(10) != 0) {
+        gen_key(b, "gateway_id", &first);
+        rnd(8) ? gen_string(b, "GW-TEST-01") : gen_any(b, 2);
+    }
+
+    if (rnd(10) != 0) {
+        gen_key(b, "timestamp", &first);
+        gen_timestamp(b);
+    }
+
+    if (rnd(12) != 0) {
+        gen_key(b, "batch", &first);
+        if (rnd(15) == 0) {
+            gen_any(b, 2);
+        } else {
+            put(b, "[");
+            n = rnd((unsigned) lim->max_machines + 2);
+            for (i = 0; i < n; i++) {
+                if (i) put(b, ",");
+                ws(b);
+                gen_entry(b, (unsigned) lim->max_readings);
+            }
+            ws(b);
+            put(b, "]");
+        }
+    }
+
+    ws(b);
+    put(b, "}");
+    ws(b);
+}
+
+
+static void
+test_differential(void)
+{
+    static const char  alphabet[] = "{}[]\",:0123456789-.eE \\u\"ntf\x80\xc3";
+    gn_ingest_limits_t  lim = { 3, 3, 8 };
+    buf_t               b = { NULL, 0, 0 }, m = { NULL, 0, 0 };
+    size_t              i, k, len;
+    char                c;
+
+    for (i = 0; i < 3000; i++) {
+        lim.max_depth = i % 10 == 0 ? 4 + rnd(4) : 8;
+        gen_body(&b, &lim);
+
+        /* a list long enough, and one that fills up */
+        diff_one(b.p, b.len, &lim, DIFF_NERR);
+        diff_one(b.p, b.len, &lim, 1 + rnd(4));
+
+        /* mutations: a byte changed; every truncation of some */
+        for (k = 0; k < 4 && b.len > 0; k++) {
+            m.len = 0;
+            put(&m, b.p);
+            c = alphabet[rnd(sizeof(alphabet) - 1)];
+            m.p[rnd((unsigned) m.len)] = c;
+            diff_one(m.p, m.len, &lim, 1 + rnd(8));
+        }
+
+        if (i % 50 == 0) {
+            for (len = 0; len < b.len; len++) {
+                diff_one(b.p, len, &lim, DIFF_NERR);
+            }
+        }
+    }
+
+    fprintf(stderr, "    differential: %zu texts compared, %zu skipped as "
+            "deviant on purpose\n", ndiff, ndeviant);
+
+    /* the generator must reach the interesting cases, not only skips */
+    GN_CHECK(ndiff > 20000 && ndiff > 4 * ndeviant);
+
+    free(b.p);
+    free(m.p);
+}
+
+
+/* every number the generator can think of: the parser's double is
+ * strtod's, bit for bit (through a reading, as the ingest sees it) */
+static void
+check_number(const char *num)
+{
+    char          json[512];
+    gn_reading_t  r;
+    double        want;
+    size_t        n;
+
+    want = strtod(num, NULL);
+    snprintf(json, sizeof(json), "{\"timestamp\":\"2025-12-13T10:00:00Z\","
+             "\"temperature\":%s}", num);
+    reset(NERR);
+    n = gn_reading_parse(json, strlen(json), "r", &r, &errs);
+
+    if (!isfinite(want)) {
+        GN_CHECK_MSG(n == 1 && has_error("r.temperature",
+                                         "Must be a finite number"),
+                     "%s", num);
+        return;
+    }
+
+    GN_CHECK_MSG(n == 0 && memcmp(&r.value[0], &want, sizeof(double)) == 0,
+                 "%s: %.17g, strtod %.17g", num, r.value[0], want);
+}
+
+
+static void
+test_numbers(void)
+{
+    static const char *const  fixed[] = {
+        "0", "-0", "0.0", "-0.0", "0e0", "-0e-5", "1e-400", "-1e-400",
+        "1e309", "-1e309", "1e308", "1.7976931348623157e308",
+        "1.7976931348623158e308", "1.7976931348623159e308",
+        "4.9406564584124654e-324", "2.4703282292062327e-324",
+        "2.4703282292062328e-324", "2.2250738585072011e-308",
+        "2.2250738585072012e-308", "9007199254740992", "9007199254740993",
+        "9007199254740994", "9007199254740995", "18446744073709551615",
+        "18446744073709551616", "1e22", "1e23", "1e-22", "1e-23",
+        "8.98846567431158e307", "0.1", "0.2", "0.30000000000000004",
+        "1234567890123456789", "12345678901234567890",
+        "1234567890123456789012345678901234567890e-30",
+        "0.000000000000000000000000000000000000001", "3.14159265358979323846",
+        "1e999999999999999999", "1e-999999999999999999", "5e-324",
+        "123.456e10", "-9999999999999999e22", "9007199254740993e-22"
+    };
+    char      num[96];
+    size_t    i;
+    unsigned  d, nd;
+
+    for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        check_number(fixed[i]);
+    }
+
+    /* -0 keeps its sign */
+    {
+        gn_reading_t  r;
+        const char   *j = "{\"timestamp\":\"2025-12-13T10:00:00Z\","
+                          "\"speed\":-0}";
+        reset(NERR);
+        GN_CHECK_INT(gn_reading_parse(j, strlen(j), "r", &r, &errs), 0);
+        GN_CHECK(r.value[GN_FIELD_SPEED] == 0
+                 && signbit(r.value[GN_FIELD_SPEED]));
+    }
+
+    for (i = 0; i < 200000; i++) {
+        size_t  n = 0;
+
+        nd = 1 + rnd(i % 4 == 0 ? 25 : 17);
+
+        if (rnd(2)) {
+            num[n++] = '-';
+        }
+
+        num[n++] = (char) ('1' + rnd(9));
+        for (d = 1; d < nd; d++) {
+            num[n++] = (char) ('0' + rnd(10));
+        }
+
+        if (rnd(2)) {
+            /* a decimal point somewhere in the digits */
+            size_t  at = 1 + rnd(nd), first = num[0] == '-';
+            if (first + at < n) {
+                memmove(num + first + at + 1, num + first + at,
+                        n - first - at);
+                num[first + at] = '.';
+                n++;
+            }
+        }
+
+        if (rnd(3)) {
+            n += (size_t) snprintf(num + n, sizeof(num) - n, "e%d",
+                                   (int) rnd(i % 8 == 0 ? 700 : 60)
+                                   - (i % 8 == 0 ? 350 : 30));
+        }
+
+        num[n] = '\0';
+        check_number(num);
+    }
+}
+
+
+/* hostile texts, judged without the reference */
+static void
+test_hostile(void)
+{
+    gn_ingest_limits_t   lim = { 3, 3, 8 };
+    gn_ingest_t          in;
+    gn_ingest_status_e   st;
+    gn_reading_t         r;
+    size_t               len, n;
+    char                *deep;
+    const char          *good = BODY(ENTRY(M1,
+                                     READING("2025-12-13T10:00:00Z", "1")));
+    const char          *spaced =
+        " \r\n{ \"gateway_id\" :\t\"GW\" , \"timestamp\" : "
+        "\"2025-12-13T10:00:00Z\" ,\n\"batch\" : [ { \"machine_id\" : \""
+        M1 "\" , \"sensor_type\" : \"s\" , \"location\" : \"l\" , "
+        "\"readings\" : [ { \"timestamp\" : \"2025-12-13T10:00:00Z\" , "
+        "\"temperature\" : 1.5 , \"speed\" : -2e3 } ] } ] } \n\t";
+
+    /* every truncation of a valid body is malformed */
+    for (len = 0; len < strlen(good); len++) {
+        reset(NERR);
+        st = gn_ingest_parse(good, len, &lim, test_alloc, NULL, &in, &errs);
+        GN_CHECK_MSG(st == GN_INGEST_MALFORMED && errs.n == 1,
+                     "truncated at %zu", len);
+    }
+
+    reset(NERR);
+    GN_CHECK_INT(ingest(good, &lim, &in, NULL), GN_INGEST_OK);
+
+    /* white space everywhere the RFC allows it */
+    reset(NERR);
+    GN_CHECK_INT(ingest(spaced, &lim, &in, NULL), GN_INGEST_OK);
+    GN_CHECK(in.nreadings == 1 && in.machines[0].readings[0].present == 5
+             && in.machines[0].readings[0].value[GN_FIELD_SPEED] == -2000);
+
+    /* but not elsewhere, and only the RFC's four */
+    reset(NERR);
+    GN_CHECK_INT(ingest("{\"gateway_id\":\"GW\",\x0b\"batch\":[]}", &lim, &in,
+                        NULL), GN_INGEST_MALFORMED);
+    reset(NERR);
+    GN_CHECK_INT(ingest("{\"batch\":[1\x0c]}", &lim, &in, NULL),
+                 GN_INGEST_MALFORMED);
+
+    /* deep nesting: refused before any recursion matters */
+    deep = malloc(200001);
+    memset(deep, '[', 100000);
+    memset(deep + 100000, ']', 100000);
+    deep[200000] = '\0';
+    reset(NERR);
+    GN_CHECK_INT(ingest(deep, &lim, &in, NULL), GN_INGEST_MALFORMED);
+    GN_CHECK(has_error("body", "Malformed JSON: nested too deeply at byte 8"));
+    memcpy(deep, "{\"gateway_id\":", 14);
+    reset(NERR);
+    GN_CHECK_INT(ingest(deep, &lim, &in, NULL), GN_INGEST_MALFORMED);
+    GN_CHECK(has_error("body", "Malformed JSON: nested too deeply"));
+    free(deep);
+
+    reset(NERR);
+    GN_CHECK_INT(ingest(BODY(ENTRY(M1, "{\"timestamp\":"
+                                   "\"2025-12-13T10:00:00Z\",\"speed\":1,"
+                                   "\"x\":[[[[[]]]]]}")), &lim, &in, NULL),
+                 GN_INGEST_MALFORMED);
+
+    /* keys given twice, at every level */
+    reset(NERR);
+    st = ingest("{\"gateway_id\":\"a\",\"gateway_id\":\"b\",\"timestamp\":"
+                "\"2025-12-13T10:00:00Z\",\"batch\":["
+                ENTRY(M1, READING("2025-12-13T10:00:00Z", "1")) "]}", &lim,
+                &in, NULL);
+    GN_CHECK_INT(st, GN_INGEST_INVALID);
+    GN_CHECK(has_error("gateway_id", "Duplicate key"));
+    GN_CHECK(in.gateway_id && strcmp(in.gateway_id, "a") == 0);
+
+    reset(NERR);
+    st = ingest(BODY("{\"machine_id\":\"" M1 "\",\"machine_id\":\"" M2 "\","
+                     "\"sensor_type\":\"s\",\"location\":\"l\",\"readings\":["
+                     READING("2025-12-13T10:00:00Z", "1") "]},"
+                     ENTRY(M2, READING("2025-12-13T10:00:00Z", "1"))),
+                &lim, &in, NULL);
+    GN_CHECK_INT(st, GN_INGEST_PARTIAL);
+    GN_CHECK(has_error("batch[0].machine_id", "Duplicate key"));
+    GN_CHECK(!in.machines[0].valid && in.machines[1].valid);
+
+    reset(NERR);
+    st = ingest(BODY(ENTRY(M1, "{\"timestamp\":\"2025-12-13T10:00:00Z\","
+                               "\"temperature\":1,\"\\u0074emperature\":2}")),
+                &lim, &in, NULL);
+    GN_CHECK_INT(st, GN_INGEST_INVALID);
+    GN_CHECK(has_error("batch[0].readings[0].temperature", "Duplicate key"));
+
+    /* invalid UTF-8 in keys and strings */
+    reset(NERR);
+    GN_CHECK_INT(ingest("{\"gate\xc0\xafway\":1}", &lim, &in, NULL),
+                 GN_INGEST_MALFORMED);
+    GN_CHECK(has_error("body", "Malformed JSON: invalid UTF-8 at byte 6"));
+    reset(NERR);
+    GN_CHECK_INT(ingest(BODY(ENTRY(M1, READING("2025-12-13T10:00:00Z\xf4\x90"
+                                               "\x80\x80", "1"))),
+                        &lim, &in, NULL), GN_INGEST_MALFORMED);
+    GN_CHECK(has_error("body", "Malformed JSON: invalid UTF-8"));
+
+    /* escapes: \u0000 is a control character in a string that must have
+     * none; surrogate pairs decode, lone surrogates are malformed */
+    reset(NERR);
+    st = ingest(BODY("{\"machine_id\":\"" M1 "\",\"sensor_type\":"
+                     "\"s\\u0000x\",\"location\":\"\\ud83c\\udfed Hall\","
+                     "\"readings\":[" READING("2025-12-13T10:00:00Z", "1")
+                     "]}"), &lim, &in, NULL);
+    GN_CHECK_INT(st, GN_INGEST_INVALID);
+    GN_CHECK_INT(errs.n, 1);
+    GN_CHECK(has_error("batch[0].sensor_type",
+                       "Must not contain control characters"));
+
+    reset(NERR);
+    st = ingest(BODY("{\"machine_id\":\"" M1 "\",\"sensor_type\":\"s\","
+                     "\"location\":\"\\uD83C\\uDFED\",\"readings\":["
+                     READING("2025-12-13T10:00:00Z", "1") "]}"),
+                &lim, &in, NULL);
+    GN_CHECK_INT(st, GN_INGEST_OK);
+
+    reset(NERR);
+    GN_CHECK_INT(ingest(BODY("{\"machine_id\":\"\\ud83c\"}"), &lim, &in,
+                        NULL), GN_INGEST_MALFORMED);
+    reset(NERR);
+    GN_CHECK_INT(ingest(BODY("{\"machine_id\":\"\\udfed\\ud83c\"}"), &lim,
+                        &in, NULL), GN_INGEST_MALFORMED);
+    reset(NERR);
+    GN_CHECK_INT(ingest(BODY("{\"machine_id\":\"\\u12\"}"), &lim, &in, NULL),
+                 GN_INGEST_MALFORMED);
+    reset(NERR);
+    GN_CHECK_INT(ingest(BODY("{\"machine_id\":\"\\x\"}"), &lim, &in, NULL),
+                 GN_INGEST_MALFORMED);
+
+    /* an escaped machine id and timestamp are what they decode to */
+    reset(NERR);
+    st = ingest(BODY("{\"machine_id\":"
+                     "\"\\u006521c1cfa-4af9-4ccc-a53c-78a967195439\","
+                     "\"sensor_type\":"
+                     "\"s\",\"location\":\"l\",\"readings\":["
+                     READING("2025-12-13T10:00:00\\u005A", "1") "]}"),
+                &lim, &in, NULL);
+    GN_CHECK_INT(st, GN_INGEST_OK);
+    GN_CHECK(strcmp(in.machines[0].machine_id, M1) == 0);
+
+    /* numbers: the RFC's grammar only */
+    static const char *const  badnum[] = {
+        "01", "-01", "1.", ".5", "-.5", "+1", "1e", "1e+", "--1", "0x10",
+        "1.e5", "Infinity", "NaN", "-", "1ee5", "00"
+    };
+    char    json[256];
+    size_t  i;
+
+    for (i = 0; i < sizeof(badnum) / sizeof(badnum[0]); i++) {
+        snprintf(json, sizeof(json), "{\"timestamp\":\"2025-12-13T10:00:00Z\","
+                 "\"speed\":%s}", badnum[i]);
+        reset(NERR);
+        n = gn_reading_parse(json, strlen(json), "r", &r, &errs);
+        GN_CHECK_MSG(n == 1 && has_error("r", "Malformed JSON"), "%s",
+                     badnum[i]);
+    }
+
+    /* huge exponents, tiny values */
+    reset(NERR);
+    GN_CHECK_INT(reading("{\"timestamp\":\"2025-12-13T10:00:00Z\",\"speed\":"
+                         "1e309}", &r), 1);
+    GN_CHECK(has_error("r.speed", "Must be a finite number"));
+    reset(NERR);
+    GN_CHECK_INT(reading("{\"timestamp\":\"2025-12-13T10:00:00Z\",\"speed\":"
+                         "1e-400}", &r), 0);
+    GN_CHECK(r.value[GN_FIELD_SPEED] == 0);
+    reset(NERR);
+    GN_CHECK_INT(reading("{\"timestamp\":\"2025-12-13T10:00:00Z\",\"speed\":"
+                         "1e99999999999999999999999999}", &r), 1);
+
+    /* a byte order mark is skipped, as before */
+    reset(NERR);
+    GN_CHECK_INT(ingest("\xef\xbb\xbf" "[]", &lim, &in, NULL),
+                 GN_INGEST_INVALID);
+
+    /* errors keep the rules' order whatever the order of the keys */
+    reset(NERR);
+    st = ingest("{\"batch\":[{\"readings\":[{\"speed\":1}],\"machine_id\":7}],"
+                "\"timestamp\":\"x\"}", &lim, &in, NULL);
+    GN_CHECK_INT(st, GN_INGEST_INVALID);
+    GN_CHECK(errs.n == 6 && strcmp(items[0].field, "gateway_id") == 0
+             && strcmp(items[1].field, "timestamp") == 0
+             && strcmp(items[2].field, "batch[0].machine_id") == 0
+             && strcmp(items[3].field, "batch[0].sensor_type") == 0
+             && strcmp(items[4].field, "batch[0].location") == 0
+             && strcmp(items[5].field, "batch[0].readings[0].timestamp") == 0);
+    if (errs.n != 6) {
+        dump_errors();
+    }
+}
+
+
+
 int
 main(void)
 {
@@ -588,6 +1574,9 @@ main(void)
     test_payload();
     test_ingest();
     test_line();
+    test_hostile();
+    test_numbers();
+    test_differential();
     reset(0);
 
     GN_TEST_DONE();
