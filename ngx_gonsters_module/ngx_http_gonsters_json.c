@@ -1,7 +1,7 @@
 /*
- * cJSON trees in nginx pools.  Trees of thousands of small nodes (ingest
- * bodies, InfluxDB answers, cached machines) cost a malloc and a free per
- * node; instead, between ngx_http_gonsters_json_pool(pool) and
+ * cJSON trees in nginx pools.  Trees of thousands of small nodes (cached
+ * machines of a batch) cost a malloc and a free per node; instead, between
+ * ngx_http_gonsters_json_pool(pool) and
  * ngx_http_gonsters_json_pool(NULL), cJSON allocates from pool and its
  * frees are no-ops: the pool frees the tree at once.  Outside that window
  * cJSON uses malloc and free.  cJSON's hooks are process-wide: the window
