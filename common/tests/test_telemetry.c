@@ -856,16 +856,13 @@ diff_one(const char *text, size_t len, const gn_ingest_limits_t *lim,
 }
 
 
-/* a small deterministic generator (xorshift) */
+/* reproducible: the generator of gn_test.h */
 static uint64_t  rng = 88172645463325252ULL;
 
 static unsigned
 rnd(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned) (rng % n);
+    return (unsigned) (gn_test_rand(&rng) % n);
 }
 
 
