@@ -86,28 +86,6 @@ dups(const char *error, size_t n, size_t stride)
 }
 
 
-/* the same reading, values bit for bit */
-static int
-same_reading(const gn_reading_t *a, const gn_reading_t *b)
-{
-    int  i;
-
-    if (a->ts_ns != b->ts_ns || a->present != b->present) {
-        return 0;
-    }
-
-    for (i = 0; i < GN_FIELD_N; i++) {
-        if ((a->present & (1u << i))
-            && memcmp(&a->value[i], &b->value[i], sizeof(double)) != 0)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 static void
 free_mem(void)
 {
@@ -198,7 +176,7 @@ differential(const char *text, size_t size)
             }
 
             for (j = 0; j < in.machines[i].nreadings; j++) {
-                GN_FUZZ_ASSERT(same_reading(&in.machines[i].readings[j],
+                GN_FUZZ_ASSERT(ref_same_reading(&in.machines[i].readings[j],
                                             &rin.machines[i].readings[j]));
             }
         }
@@ -225,7 +203,7 @@ differential(const char *text, size_t size)
     }
 
     if (pst == GN_PAYLOAD_OK) {
-        GN_FUZZ_ASSERT(same_reading(&r1, &r2));
+        GN_FUZZ_ASSERT(ref_same_reading(&r1, &r2));
     }
 }
 

@@ -763,4 +763,26 @@ ref_deviant(const char *t, size_t len)
 }
 
 
+/* the same reading, values bit for bit */
+static int
+ref_same_reading(const gn_reading_t *a, const gn_reading_t *b)
+{
+    int  i;
+
+    if (a->ts_ns != b->ts_ns || a->present != b->present) {
+        return 0;
+    }
+
+    for (i = 0; i < GN_FIELD_N; i++) {
+        if ((a->present & (1u << i))
+            && memcmp(&a->value[i], &b->value[i], sizeof(double)) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 #endif /* GN_REF_TELEMETRY_H */

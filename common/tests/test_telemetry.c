@@ -667,27 +667,6 @@ same_errors(const gn_errors_t *a, const ref_errors_t *b, const char *what)
 }
 
 
-static int
-same_reading(const gn_reading_t *a, const gn_reading_t *b)
-{
-    int  i;
-
-    if (a->ts_ns != b->ts_ns || a->present != b->present) {
-        return 0;
-    }
-
-    for (i = 0; i < GN_FIELD_N; i++) {
-        if ((a->present & (1u << i))
-            && memcmp(&a->value[i], &b->value[i], sizeof(double)) != 0)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 static size_t
 count_dups(const gn_errors_t *e)
 {
@@ -814,7 +793,7 @@ diff_one(const char *text, size_t len, const gn_ingest_limits_t *lim,
                 ok = m->nreadings == rm->nreadings;
 
                 for (j = 0; ok && j < m->nreadings; j++) {
-                    ok = same_reading(&m->readings[j], &rm->readings[j]);
+                    ok = ref_same_reading(&m->readings[j], &rm->readings[j]);
                 }
             }
 
@@ -839,7 +818,7 @@ diff_one(const char *text, size_t len, const gn_ingest_limits_t *lim,
         ok = 0;
     }
 
-    if (ok && pst == GN_PAYLOAD_OK && !same_reading(&r1, &r2)) {
+    if (ok && pst == GN_PAYLOAD_OK && !ref_same_reading(&r1, &r2)) {
         GN_CHECK_MSG(0, "payload reading differs%s", "");
         ok = 0;
     }
