@@ -287,13 +287,11 @@ ngx_http_gonsters_machine_created(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->id.len = PQgetlength(res->results[0], 0, 0);
-    ctx->id.data = ngx_pnalloc(r->pool, ctx->id.len + 1);
-    if (ctx->id.data == NULL) {
+    if (ngx_http_gonsters_pg_copy(r->pool, res->results[0], 0, 0, &ctx->id)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    ngx_memcpy(ctx->id.data, PQgetvalue(res->results[0], 0, 0),
-               ctx->id.len + 1);
 
     /* a new machine changes the lists only: nothing cached under its id */
     rc = ngx_http_gonsters_machines_invalidate(r, NULL,
@@ -630,12 +628,9 @@ ngx_http_gonsters_machine_patched(ngx_http_request_t *r,
         return ngx_http_gonsters_machine_not_found(r, &ctx->id);
     }
 
-    ctx->json.len = PQgetlength(pr, 0, 0);
-    ctx->json.data = ngx_pnalloc(r->pool, ctx->json.len);
-    if (ctx->json.data == NULL) {
+    if (ngx_http_gonsters_pg_copy(r->pool, pr, 0, 0, &ctx->json) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    ngx_memcpy(ctx->json.data, PQgetvalue(pr, 0, 0), ctx->json.len);
 
     rc = ngx_http_gonsters_machines_invalidate(r, &ctx->id,
                                   ngx_http_gonsters_machine_patched_reply, ctx);

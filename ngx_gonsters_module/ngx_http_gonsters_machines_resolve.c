@@ -305,23 +305,6 @@ ngx_http_gonsters_resolve_pg(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_gonsters_machines_pg_copy(ngx_pool_t *pool, PGresult *res, int row,
-    int col, ngx_str_t *out)
-{
-    out->len = PQgetlength(res, row, col);
-    out->data = ngx_pnalloc(pool, out->len + 1);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, PQgetvalue(res, row, col), out->len);
-    out->data[out->len] = '\0';
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
 ngx_http_gonsters_resolve_fill(ngx_http_request_t *r,
     ngx_http_gonsters_resolve_t *rs, PGresult *res, int row)
 {
@@ -343,17 +326,17 @@ ngx_http_gonsters_resolve_fill(ngx_http_request_t *r,
         }
 
         if (first) {
-            if (ngx_http_gonsters_machines_pg_copy(r->pool, res, row, 0,
+            if (ngx_http_gonsters_pg_copy(r->pool, res, row, 0,
                                                    &m.id) != NGX_OK
-                || ngx_http_gonsters_machines_pg_copy(r->pool, res, row, 1,
+                || ngx_http_gonsters_pg_copy(r->pool, res, row, 1,
                                                       &m.name) != NGX_OK
-                || ngx_http_gonsters_machines_pg_copy(r->pool, res, row, 2,
+                || ngx_http_gonsters_pg_copy(r->pool, res, row, 2,
                                                    &m.location) != NGX_OK
-                || ngx_http_gonsters_machines_pg_copy(r->pool, res, row, 3,
+                || ngx_http_gonsters_pg_copy(r->pool, res, row, 3,
                                                    &m.sensor_type) != NGX_OK
-                || ngx_http_gonsters_machines_pg_copy(r->pool, res, row, 4,
+                || ngx_http_gonsters_pg_copy(r->pool, res, row, 4,
                                                       &m.status) != NGX_OK
-                || ngx_http_gonsters_machines_pg_copy(r->pool, res, row, 5,
+                || ngx_http_gonsters_pg_copy(r->pool, res, row, 5,
                                                    &m.factory_id) != NGX_OK)
             {
                 return NGX_ERROR;

@@ -201,6 +201,23 @@ ngx_http_gonsters_pg_call(ngx_pool_t *pool, ngx_log_t *log,
 
 
 ngx_int_t
+ngx_http_gonsters_pg_copy(ngx_pool_t *pool, PGresult *res, int row, int col,
+    ngx_str_t *out)
+{
+    out->len = PQgetlength(res, row, col);
+    out->data = ngx_pnalloc(pool, out->len + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, PQgetvalue(res, row, col), out->len);
+    out->data[out->len] = '\0';
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_gonsters_pg_configured(ngx_cycle_t *cycle)
 {
     ngx_http_gonsters_pg_main_conf_t  *mcf;

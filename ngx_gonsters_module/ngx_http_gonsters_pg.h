@@ -115,6 +115,10 @@ ngx_int_t ngx_http_gonsters_pg_call(ngx_pool_t *pool, ngx_log_t *log,
     ngx_http_gonsters_pg_stmt_t *stmts, ngx_uint_t n, ngx_uint_t flags,
     ngx_http_gonsters_pg_done_pt done, void *data);
 
+/* a value of a result copied into pool, NUL-terminated ("" for NULL) */
+ngx_int_t ngx_http_gonsters_pg_copy(ngx_pool_t *pool, PGresult *res,
+    int row, int col, ngx_str_t *out);
+
 /* NGX_OK when "gonsters_postgres" is configured */
 ngx_int_t ngx_http_gonsters_pg_configured(ngx_cycle_t *cycle);
 

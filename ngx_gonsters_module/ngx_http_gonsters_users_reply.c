@@ -63,16 +63,7 @@ ngx_http_gonsters_users_copy(ngx_http_request_t *r, PGresult *res, int row,
         return NGX_OK;
     }
 
-    out->len = PQgetlength(res, row, col);
-    out->data = ngx_pnalloc(r->pool, out->len + 1);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, PQgetvalue(res, row, col), out->len);
-    out->data[out->len] = '\0';
-
-    return NGX_OK;
+    return ngx_http_gonsters_pg_copy(r->pool, res, row, col, out);
 }
 
 
