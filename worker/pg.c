@@ -804,6 +804,9 @@ wk_pg_start(wk_pg_t *pg)
         return -1;
     }
 
+    /* for top -H and perf, beside paho's MQTTAsync_rcv / _send */
+    (void) pthread_setname_np(pg->thread, "gn-postgres");
+
     pg->started = 1;
 
     return 0;

@@ -944,6 +944,8 @@ wk_writer_start(wk_writer_t *w)
         return -1;
     }
 
+    (void) pthread_setname_np(w->thread, "gn-writer");
+
     w->started = 1;
 
     return 0;
