@@ -65,7 +65,7 @@ stop:
 	scripts/stack.sh stop .run/dev
 	scripts/stack.sh stop .run/test
 
-bench: deps build
+bench: deps build $(BUILD)/idle-subscriber
 	scripts/bench.sh
 
 clean:

@@ -7,6 +7,8 @@
 #                              config parser's fuzz target (gcc + SAN_FLAGS)
 #   fuzz-worker                the same target under clang libFuzzer for
 #                              FUZZ_SECONDS (not part of `make test`)
+#   $(BUILD)/idle-subscriber   a paho subscriber that does nothing, for
+#                              `make bench` (scripts/bench-worker.sh)
 
 WORKER_SRCS := worker/main.c worker/config.c worker/log.c worker/mqtt.c \
                worker/spool.c worker/influx.c worker/writer.c worker/pg.c \
@@ -31,6 +33,9 @@ WORKER_FUZZ_DEPS := $(WORKER_FUZZ_SRCS) worker/config.h fuzz/gn_fuzz.h
 
 $(BUILD)/gonsters-worker: $(WORKER_OBJS) $(BUILD)/libgonsters_common.a
 	$(CC) $(GN_CFLAGS) -o $@ $(WORKER_OBJS) $(WORKER_LIBS) $(LDFLAGS)
+
+$(BUILD)/idle-subscriber: worker/bench/idle_subscriber.c
+	$(CC) $(GN_CFLAGS) -o $@ $< -lpaho-mqtt3a -lpthread
 
 $(BUILD)/worker/%.o: worker/%.c
 	@mkdir -p $(@D)
