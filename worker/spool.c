@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,8 +207,41 @@ wk_spool_cmp_id(const void *a, const void *b)
 }
 
 
+/* the offset after the last non-zero byte at or after off (in blocks of
+ * the scan's buffer), or off when there is none: -1 on an I/O error */
+static int64_t
+wk_spool_nonzero_end(int fd, uint64_t off, uint64_t size, char *buf)
+{
+    uint64_t  end = off;
+    ssize_t   n, i;
+
+    while (off < size) {
+        n = pread(fd, buf, size - off < WK_SPOOL_REC_MAX
+                           ? (size_t) (size - off) : WK_SPOOL_REC_MAX,
+                  (off_t) off);
+        if (n <= 0) {
+            return -1;
+        }
+
+        for (i = n; i > 0 && buf[i - 1] == 0; i--) {
+            /* back to the last non-zero byte */
+        }
+
+        if (i > 0) {
+            end = off + (uint64_t) i;
+        }
+
+        off += (uint64_t) n;
+    }
+
+    return (int64_t) end;
+}
+
+
 /*
  * Validates the records of one segment; cuts a torn or corrupt tail.
+ * Zeros after the last record are the unused part of a preallocated
+ * segment (or a record whose copy was cut before its header): cut quietly.
  * Returns the size of the valid part, or -1 on an I/O error.
  */
 static int64_t
@@ -220,6 +254,7 @@ wk_spool_scan(wk_spool_t *sp, uint64_t id)
     uint64_t        off = 0, len, records = 0;
     uint32_t        crc;
     ssize_t         n;
+    int64_t         used;
     int             fd;
     const char     *why = NULL;
 
@@ -251,6 +286,11 @@ wk_spool_scan(wk_spool_t *sp, uint64_t id)
 
         len = wk_get32(hdr + 4);
 
+        if (wk_get32(hdr) == 0 && len == 0 && wk_get32(hdr + 8) == 0) {
+            why = "no header";
+            break;
+        }
+
         if (wk_get32(hdr) != WK_SPOOL_MAGIC || len > WK_SPOOL_REC_MAX) {
             why = "bad header";
             break;
@@ -277,19 +317,34 @@ wk_spool_scan(wk_spool_t *sp, uint64_t id)
         records++;
     }
 
+    /* only the non-zero bytes after the records are a torn or damaged
+     * tail; zeros are what was preallocated and never written */
+    used = why ? wk_spool_nonzero_end(fd, off, (uint64_t) st.st_size, body)
+               : (int64_t) off;
+
     free(body);
 
-    if (why) {
+    if (used < 0) {
+        wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER,
+               "cannot read segment", WK_STR("spool", sp->name),
+               WK_STR("path", path), WK_STR("error", strerror(errno)));
+        close(fd);
+        return -1;
+    }
+
+    if (why && (uint64_t) used > off) {
         /* a killed process tears at most the last record; anything else
          * is a damaged disk, and is logged as such */
         wk_log(sp->log, WK_LOG_WARNING, WK_SPOOL_LOGGER,
                "cutting the tail of a segment",
                WK_STR("spool", sp->name), WK_STR("path", path),
                WK_STR("reason", why), WK_INT("valid_bytes", off),
-               WK_INT("cut_bytes", (uint64_t) st.st_size - off));
+               WK_INT("cut_bytes", (uint64_t) used - off));
 
-        sp->cut += (uint64_t) st.st_size - off;
+        sp->cut += (uint64_t) used - off;
+    }
 
+    if (why) {
         if (ftruncate(fd, (off_t) off) != 0 || fdatasync(fd) != 0) {
             wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER,
                    "cannot cut segment", WK_STR("path", path),
@@ -438,11 +493,73 @@ wk_spool_load(wk_spool_t *sp)
 }
 
 
+/*
+ * under mutex: maps the new active segment fd, preallocated, so that
+ * appends are copies; NULL where the file system cannot (then pwritev)
+ */
+static char *
+wk_spool_map(wk_spool_t *sp, int fd, const char *path)
+{
+    char  *map;
+    int    err;
+
+    /* blocks reserved: a full disk cannot fault (SIGBUS) a mapped write */
+    err = fallocate(fd, 0, 0, (off_t) sp->map_len) == 0 ? 0 : errno;
+
+    if (err == 0) {
+        map = mmap(NULL, sp->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                   0);
+        if (map != MAP_FAILED) {
+            return map;
+        }
+        err = errno;
+    }
+
+    if (!sp->map_warned) {
+        wk_log(sp->log, err == ENOSPC ? WK_LOG_ERROR : WK_LOG_WARNING,
+               WK_SPOOL_LOGGER, "cannot preallocate and map a segment: "
+               "appending with write calls", WK_STR("spool", sp->name),
+               WK_STR("path", path), WK_STR("error", strerror(err)));
+        sp->map_warned = 1;
+    }
+
+    if (ftruncate(fd, 0) != 0) {
+        /* a failed fallocate may have left blocks: pwritev starts at 0 */
+        wk_log(sp->log, WK_LOG_WARNING, WK_SPOOL_LOGGER,
+               "cannot truncate a new segment", WK_STR("spool", sp->name),
+               WK_STR("path", path), WK_STR("error", strerror(errno)));
+    }
+
+    return NULL;
+}
+
+
+/* under mutex: unmaps the active segment and cuts its file to size */
+static void
+wk_spool_unmap(wk_spool_t *sp, uint64_t size)
+{
+    if (sp->map == NULL) {
+        return;
+    }
+
+    munmap(sp->map, sp->map_len);
+    sp->map = NULL;
+
+    if (ftruncate(sp->fd, (off_t) size) != 0) {
+        /* harmless: the zeros after the records end it on open */
+        wk_log(sp->log, WK_LOG_WARNING, WK_SPOOL_LOGGER,
+               "cannot truncate a segment", WK_STR("spool", sp->name),
+               WK_STR("error", strerror(errno)));
+    }
+}
+
+
 /* under mutex: a new, empty active segment after the last one */
 static int
 wk_spool_new_active(wk_spool_t *sp)
 {
     char      path[600];
+    char     *map;
     uint64_t  id;
     int       fd;
 
@@ -456,8 +573,7 @@ wk_spool_new_active(wk_spool_t *sp)
 
     wk_spool_path(sp, id, path, sizeof(path));
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-              0600);
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER,
                "cannot create segment", WK_STR("spool", sp->name),
@@ -465,7 +581,12 @@ wk_spool_new_active(wk_spool_t *sp)
         return -1;
     }
 
+    map = wk_spool_map(sp, fd, path);
+
     if (wk_spool_push(sp, id, 0) != 0) {
+        if (map != NULL) {
+            munmap(map, sp->map_len);
+        }
         close(fd);
         (void) unlink(path);
         return -1;
@@ -474,10 +595,13 @@ wk_spool_new_active(wk_spool_t *sp)
     sp->next_id = id + 1;
 
     if (sp->fd >= 0) {
+        /* seal the one before */
+        wk_spool_unmap(sp, sp->segs[sp->nsegs - 2].size);
         close(sp->fd);
     }
 
     sp->fd = fd;
+    sp->map = map;
     wk_spool_sync_dir(sp);
 
     return 0;
@@ -500,6 +624,10 @@ wk_spool_open(wk_spool_t *sp, const char *dir, const char *name,
     sp->log = log;
     sp->max_bytes = max_bytes;
     sp->segment_bytes = segment_bytes;
+
+    /* whole pages; a record larger (one of up to WK_SPOOL_REC_MAX in a
+     * smaller segment) is written with pwritev */
+    sp->map_len = (size_t) (segment_bytes + 4095) & ~(size_t) 4095;
 
     if (snprintf(sp->dir, sizeof(sp->dir), "%s", dir)
         >= (int) sizeof(sp->dir))
@@ -558,6 +686,7 @@ void
 wk_spool_close(wk_spool_t *sp)
 {
     if (sp->fd >= 0) {
+        wk_spool_unmap(sp, sp->segs[sp->nsegs - 1].size);
         (void) fdatasync(sp->fd);
         close(sp->fd);
         sp->fd = -1;
@@ -609,6 +738,7 @@ wk_spool_write(wk_spool_t *sp, const struct iovec *iov, int iovcnt,
     unsigned char    hdr[WK_SPOOL_HDR];
     wk_spool_seg_t  *active = &sp->segs[sp->nsegs - 1];
     uint32_t         crc = 0;
+    char            *p;
     ssize_t          n;
     int              i;
 
@@ -620,26 +750,46 @@ wk_spool_write(wk_spool_t *sp, const struct iovec *iov, int iovcnt,
     wk_put32(hdr + 4, (uint32_t) len);
     wk_put32(hdr + 8, crc);
 
-    v[0].iov_base = hdr;
-    v[0].iov_len = sizeof(hdr);
-    memcpy(&v[1], iov, (size_t) iovcnt * sizeof(*iov));
+    if (sp->map != NULL && active->size + WK_SPOOL_HDR + len > sp->map_len) {
+        /* only a first record can be larger than the mapping (appends
+         * rotate at segment_bytes): this segment is written with pwritev */
+        wk_spool_unmap(sp, active->size);
+    }
 
-    do {
-        n = writev(sp->fd, v, iovcnt + 1);
-    } while (n < 0 && errno == EINTR);
+    if (sp->map != NULL) {
+        /* the header last: killed in between, a zero header ends the
+         * segment on open */
+        p = sp->map + active->size + WK_SPOOL_HDR;
 
-    if (n != (ssize_t) (WK_SPOOL_HDR + len)) {
-        wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER, "write failed",
-               WK_STR("spool", sp->name),
-               WK_STR("error", n < 0 ? strerror(errno) : "short write"));
-
-        /* no torn record in the middle of a segment */
-        if (n > 0 && ftruncate(sp->fd, (off_t) active->size) != 0) {
-            wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER,
-                   "cannot undo a short write", WK_STR("spool", sp->name),
-                   WK_STR("error", strerror(errno)));
+        for (i = 0; i < iovcnt; i++) {
+            memcpy(p, iov[i].iov_base, iov[i].iov_len);
+            p += iov[i].iov_len;
         }
-        return -1;
+
+        memcpy(sp->map + active->size, hdr, WK_SPOOL_HDR);
+
+    } else {
+        v[0].iov_base = hdr;
+        v[0].iov_len = sizeof(hdr);
+        memcpy(&v[1], iov, (size_t) iovcnt * sizeof(*iov));
+
+        do {
+            n = pwritev(sp->fd, v, iovcnt + 1, (off_t) active->size);
+        } while (n < 0 && errno == EINTR);
+
+        if (n != (ssize_t) (WK_SPOOL_HDR + len)) {
+            wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER, "write failed",
+                   WK_STR("spool", sp->name),
+                   WK_STR("error", n < 0 ? strerror(errno) : "short write"));
+
+            /* no torn record in the middle of a segment */
+            if (n > 0 && ftruncate(sp->fd, (off_t) active->size) != 0) {
+                wk_log(sp->log, WK_LOG_ERROR, WK_SPOOL_LOGGER,
+                       "cannot undo a short write", WK_STR("spool", sp->name),
+                       WK_STR("error", strerror(errno)));
+            }
+            return -1;
+        }
     }
 
     active->size += WK_SPOOL_HDR + len;

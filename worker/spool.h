@@ -4,12 +4,19 @@
  *   <dir>/<16 hex digits>.seg     segments, in id order
  *
  * A record is a 12-byte header (magic, body length, CRC-32C of the body)
- * and the body.  One appender thread and one reader thread; the appender
- * writes a whole record with one write(2), so a killed process leaves at
- * most one torn record at the tail of the active segment, which the next
- * open cuts off.  write(2) alone survives a killed process (the data is in
- * the page cache); wk_spool_sync() (fdatasync, called every fsync_interval
- * by the owner: group commit) bounds what a power cut can take.
+ * and the body.  One appender thread and one reader thread.  The active
+ * segment is preallocated (fallocate) and mapped (MAP_SHARED): an append
+ * is a copy into the page cache, no system call, which alone survives a
+ * killed process.  The body is copied before the header, so a process
+ * killed in the middle leaves a zero header, and the zeros after the last
+ * record are the end of a segment when it is opened again (what follows
+ * is cut).  Where the file system cannot preallocate, and for a record
+ * larger than the mapping, a record is one pwritev(2) instead, and a
+ * killed process leaves at most one torn record, cut the same way.  A
+ * segment is truncated to its records when it is sealed.
+ * wk_spool_sync() (fdatasync, which writes mapped pages too; called every
+ * fsync_interval by the owner: group commit) bounds what a power cut can
+ * take.
  *
  * The reader walks the records in order and, once everything before a
  * position is safely elsewhere, releases it: segments wholly before the
@@ -66,13 +73,17 @@ typedef struct {
     size_t            nsegs;
     size_t            cap;
     uint64_t          bytes;        /* on disk, all segments */
-    int               fd;           /* active segment, O_APPEND */
+    int               fd;           /* active segment */
+    char             *map;          /* its mapping, or NULL: pwritev */
+    size_t            map_len;
+    int               map_warned;   /* that it cannot map, logged once */
     int               dirty;        /* written since the last sync */
     int               stopping;
     int               blocked;      /* an append is waiting for space */
     uint64_t          appended;     /* records, since open */
     uint64_t          replayed;     /* records found on open */
-    uint64_t          cut;          /* bytes of torn tails cut on open */
+    uint64_t          cut;          /* bytes of torn or damaged tails cut
+                                       on open, up to the last non-zero */
     wk_spool_pos_t    start;        /* the checkpoint found on open */
     uint64_t          next_id;      /* ids only grow: the checkpoint names
                                        a segment by id */

@@ -2,8 +2,10 @@
  * Unit tests of the durable spool (worker/spool.c) and the PostgreSQL
  * queue records (worker/pgq.c): order, release and deletion, a torn tail
  * and a damaged record cut on open, replay from the checkpoint and without
- * it, the byte bound blocking an append until space is released, and a
- * process killed (SIGKILL) in the middle of appends.
+ * it, the byte bound blocking an append until space is released, a
+ * process killed (SIGKILL) in the middle of appends, and the mapped
+ * active segment: its unused zeros after an exit without close, a record
+ * cut before its header, and a record larger than the mapping.
  */
 
 #include <dirent.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -321,9 +324,10 @@ test_torn_tail(void)
     snprintf(path, sizeof(path), "%s/%016x.seg", dir, 1);
     fd = open(path, O_WRONLY | O_APPEND);
     GN_CHECK(fd >= 0);
-    memset(junk, 0, sizeof(junk));
+    memset(junk, 'j', sizeof(junk));
     junk[0] = 0x47; junk[1] = 0x53; junk[2] = 0x4e; junk[3] = 0x31;
     junk[4] = 100;      /* length 100, only 20 bytes follow */
+    junk[5] = junk[6] = junk[7] = 0;
     GN_CHECK_INT(write(fd, junk, 32), 32);
     close(fd);
 
@@ -469,6 +473,128 @@ test_bound(void)
     wk_spool_stop(&sp);
     GN_CHECK_INT(append_num(&sp, 5000, 1000), 0);
 
+    wk_spool_close(&sp);
+}
+
+
+static off_t
+file_size(const char *dir, uint64_t seg)
+{
+    char         path[600];
+    struct stat  st;
+
+    snprintf(path, sizeof(path), "%s/%016" PRIx64 ".seg", dir, seg);
+
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+
+/* a process that ends without closing leaves its preallocated, mapped
+ * segment full size: the zeros after the records go quietly on open */
+static void
+test_mapped_exit(void)
+{
+    char            dir[300];
+    wk_spool_t      sp;
+    wk_spool_pos_t  cur, end;
+    pid_t           pid;
+    int             st;
+
+    snprintf(dir, sizeof(dir), "%s/mapped", base);
+
+    pid = fork();
+    if (pid == 0) {
+        wk_spool_t  c;
+        uint32_t    i;
+
+        if (wk_spool_open(&c, dir, "child", 1 << 20, 1 << 16, &test_log)
+            != 0 || c.map == NULL)
+        {
+            _exit(2);
+        }
+        for (i = 0; i < 100; i++) {
+            if (append_num(&c, i, 50) != 0) {
+                _exit(3);
+            }
+        }
+        _exit(0);
+    }
+
+    waitpid(pid, &st, 0);
+    GN_CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d",
+                 st);
+    GN_CHECK_INT(file_size(dir, 1), 1 << 16);
+
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 1 << 16, &test_log),
+                 0);
+    GN_CHECK_INT(sp.replayed, 100);
+    GN_CHECK_INT(sp.cut, 0);
+    GN_CHECK_INT(file_size(dir, 1), 100 * (WK_SPOOL_HDR + 54));
+
+    /* a copy killed before its header (a zero header, 30 bytes of body
+     * after it) is cut, loudly */
+    cur = sp.start;
+    GN_CHECK_INT(read_all(&sp, &cur, 0, &end), 100);
+    wk_spool_release(&sp, end);
+    GN_CHECK(sp.map != NULL);
+    GN_CHECK_INT(append_num(&sp, 100, 10), 0);
+    memset(sp.map + sp.segs[sp.nsegs - 1].size + WK_SPOOL_HDR, 'b', 30);
+    munmap(sp.map, sp.map_len);     /* as if killed: no seal */
+    sp.map = NULL;
+    close(sp.fd);
+    sp.fd = -1;
+    wk_spool_close(&sp);
+
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 1 << 16, &test_log),
+                 0);
+    GN_CHECK_INT(sp.cut, WK_SPOOL_HDR + 30);
+    cur = sp.start;
+    GN_CHECK_INT(read_all(&sp, &cur, 100, &end), 1);
+    wk_spool_close(&sp);
+}
+
+
+/* a record larger than the mapping: its segment is written with pwritev,
+ * the next one is mapped again */
+static void
+test_large_record(void)
+{
+    char            dir[300], big[20000];
+    wk_spool_t      sp;
+    wk_spool_pos_t  cur, end;
+    wk_spool_rec_t  rec;
+    struct iovec    iov;
+    uint32_t        n = 1;
+
+    snprintf(dir, sizeof(dir), "%s/large", base);
+
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 4096, &test_log), 0);
+    GN_CHECK_INT(append_num(&sp, 0, 10), 0);
+
+    memset(big, 'B', sizeof(big));
+    memcpy(big, &n, sizeof(n));
+    iov.iov_base = big;
+    iov.iov_len = sizeof(big);
+    GN_CHECK_INT(wk_spool_append(&sp, &iov, 1), 0);   /* a new segment */
+    GN_CHECK(sp.map == NULL);
+    GN_CHECK_INT(sp.nsegs, 2);
+
+    GN_CHECK_INT(append_num(&sp, 2, 10), 0);          /* and another */
+    GN_CHECK(sp.map != NULL);
+    GN_CHECK_INT(sp.nsegs, 3);
+    GN_CHECK_INT(file_size(dir, 1), WK_SPOOL_HDR + 14);
+    GN_CHECK_INT(file_size(dir, 2), WK_SPOOL_HDR + sizeof(big));
+    wk_spool_close(&sp);
+
+    GN_CHECK_INT(wk_spool_open(&sp, dir, "t", 1 << 20, 4096, &test_log), 0);
+    GN_CHECK_INT(sp.replayed, 3);
+    GN_CHECK_INT(sp.cut, 0);
+    cur = sp.start;
+    GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), 1);
+    GN_CHECK_INT(wk_spool_next(&sp, &cur, &rec, 0), 1);
+    GN_CHECK_INT(rec.len, sizeof(big));
+    GN_CHECK(memcmp(rec.body, big, sizeof(big)) == 0);
+    GN_CHECK_INT(read_all(&sp, &cur, 2, &end), 1);
     wk_spool_close(&sp);
 }
 
@@ -633,6 +759,8 @@ main(void)
     test_checkpoint();
     test_bound();
     test_kill();
+    test_mapped_exit();
+    test_large_record();
     test_crc();
     test_pgq();
 
