@@ -462,6 +462,11 @@ http {
             proxy_read_timeout 5s;
             proxy_next_upstream error non_idempotent;
         }
+
+        # any other URL: a JSON 404, not nginx's HTML page
+        location / {
+            return 404 '{"status":"error","message":"Not found"}\n';
+        }
 $( [ -n "${GONSTERS_NGINX_EXTRA:-}" ] && echo "        include $GONSTERS_NGINX_EXTRA;" )
     }
 }

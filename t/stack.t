@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # The test stack itself: migrations, InfluxDB tiers, the broker's queueing,
-# the generated secret.
+# nginx's answer to a URL no endpoint serves, the generated secret.
 
 use strict;
 use warnings;
@@ -112,6 +112,17 @@ close $pub;
 is($?, 0, "published $n messages while the subscriber was away");
 my @got = qx{@{[ join ' ', @sub ]} -C $n -W 30};
 is(scalar @got, $n, "all $n queued messages delivered when it came back");
+
+# --- nginx: a URL no endpoint serves ------------------------------------------
+
+my $nginx = env_or_bail('GONSTERS_NGINX_PORT');
+for my $path ('/api/v1/nope', '/api/v1/data/machinesx', '/') {
+    my $res = http(GET => "http://127.0.0.1:$nginx$path");
+    is($res->{status}, 404, "GET $path: 404");
+    like($res->{headers}{'content-type'} // '', qr{^application/json}, "GET $path: JSON");
+    is_deeply(eval { decode_json($res->{content}) },
+              { status => 'error', message => 'Not found' }, "GET $path: the error body");
+}
 
 # --- secrets -------------------------------------------------------------------
 
