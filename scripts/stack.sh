@@ -467,6 +467,13 @@ http {
         location / {
             return 404 '{"status":"error","message":"Not found"}\n';
         }
+
+        # a body over client_max_body_size is refused by nginx itself,
+        # before any handler: JSON as well
+        error_page 413 @too_large;
+        location @too_large {
+            return 413 '{"status":"error","message":"Request body too large"}\n';
+        }
 $( [ -n "${GONSTERS_NGINX_EXTRA:-}" ] && echo "        include $GONSTERS_NGINX_EXTRA;" )
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # The test stack itself: migrations, InfluxDB tiers, the broker's queueing,
-# nginx's answer to a URL no endpoint serves, the generated secret.
+# nginx's own answers as JSON (a URL no endpoint serves, a body over
+# client_max_body_size), the generated secret.
 
 use strict;
 use warnings;
@@ -113,7 +114,7 @@ is($?, 0, "published $n messages while the subscriber was away");
 my @got = qx{@{[ join ' ', @sub ]} -C $n -W 30};
 is(scalar @got, $n, "all $n queued messages delivered when it came back");
 
-# --- nginx: a URL no endpoint serves ------------------------------------------
+# --- nginx's own answers: a URL no endpoint serves, a body over its limit -----
 
 my $nginx = env_or_bail('GONSTERS_NGINX_PORT');
 for my $path ('/api/v1/nope', '/api/v1/data/machinesx', '/') {
@@ -122,6 +123,19 @@ for my $path ('/api/v1/nope', '/api/v1/data/machinesx', '/') {
     like($res->{headers}{'content-type'} // '', qr{^application/json}, "GET $path: JSON");
     is_deeply(eval { decode_json($res->{content}) },
               { status => 'error', message => 'Not found' }, "GET $path: the error body");
+}
+
+# nginx's own limit (client_max_body_size), before the module's handlers
+for my $case (['/api/v1/data/ingest', 5 << 20], ['/api/v1/auth/login', 2 << 20]) {
+    my ($path, $size) = @$case;
+    my $res = http(POST => "http://127.0.0.1:$nginx$path",
+                   { headers => { 'Content-Type' => 'application/json' },
+                     content => '[' . ('0,' x ($size / 2)) . '0]' });
+    is($res->{status}, 413, "POST $path, $size bytes: 413");
+    like($res->{headers}{'content-type'} // '', qr{^application/json}, "POST $path: JSON");
+    is_deeply(eval { decode_json($res->{content}) },
+              { status => 'error', message => 'Request body too large' },
+              "POST $path: the error body");
 }
 
 # --- secrets -------------------------------------------------------------------
