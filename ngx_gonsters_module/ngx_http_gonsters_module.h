@@ -135,6 +135,8 @@ ngx_int_t ngx_http_gonsters_send_wrapped(ngx_http_request_t *r,
     ngx_uint_t status, const char *head, ngx_str_t *middle, const char *tail);
 ngx_int_t ngx_http_gonsters_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
+ngx_int_t ngx_http_gonsters_unescape(ngx_pool_t *pool, ngx_str_t *raw,
+    ngx_str_t *value);
 ngx_int_t ngx_http_gonsters_add_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 ngx_int_t ngx_http_gonsters_send_error(ngx_http_request_t *r,

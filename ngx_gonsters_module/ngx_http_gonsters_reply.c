@@ -153,21 +153,31 @@ ngx_int_t
 ngx_http_gonsters_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
-    u_char     *src, *dst;
-    ngx_str_t   raw;
+    ngx_str_t  raw;
 
     if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    value->data = ngx_pnalloc(r->pool, raw.len + 1);
+    return ngx_http_gonsters_unescape(r->pool, &raw, value);
+}
+
+
+/* raw URI-unescaped into a NUL-terminated copy in pool */
+ngx_int_t
+ngx_http_gonsters_unescape(ngx_pool_t *pool, ngx_str_t *raw,
+    ngx_str_t *value)
+{
+    u_char  *src, *dst;
+
+    value->data = ngx_pnalloc(pool, raw->len + 1);
     if (value->data == NULL) {
         return NGX_ERROR;
     }
 
-    src = raw.data;
+    src = raw->data;
     dst = value->data;
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
+    ngx_unescape_uri(&dst, &src, raw->len, 0);
     *dst = '\0';
     value->len = dst - value->data;
 

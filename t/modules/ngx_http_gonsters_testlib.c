@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_gonsters_testlib.h"
+#include "ngx_http_gonsters_module.h"
 #include "gn_json.h"
 
 
@@ -28,31 +29,20 @@ ngx_http_gonsters_test_compile(ngx_conf_t *cf, ngx_str_t *value,
 
 /*
  * The value of cv, URL-decoded (the tests send %XX for every special
- * byte, NUL included), with one byte to spare after it for a NUL.
+ * byte, NUL included), NUL-terminated.
  */
 
 ngx_int_t
 ngx_http_gonsters_test_unescaped(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, ngx_str_t *value)
 {
-    u_char     *src, *dst;
-    ngx_str_t   raw;
+    ngx_str_t  raw;
 
     if (ngx_http_complex_value(r, cv, &raw) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    value->data = ngx_pnalloc(r->pool, raw.len + 1);
-    if (value->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = raw.data;
-    dst = value->data;
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
-    value->len = dst - value->data;
-
-    return NGX_OK;
+    return ngx_http_gonsters_unescape(r->pool, &raw, value);
 }
 
 
